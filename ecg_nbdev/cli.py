@@ -13,7 +13,7 @@ import pandas as pd
 from .data import AAMI_CLASSES, SPLITS, DataError, class_table, load_beats, read_kaggle_csv, split_beats, split_table, write_kaggle_split
 
 # %% auto #0
-__all__ = ['data_command', 'run_command', 'parser', 'main']
+__all__ = ['data_command', 'train_command', 'tune_command', 'run_command', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #8391da88
 def data_command(args):
@@ -22,6 +22,24 @@ def data_command(args):
     counts = {str(f): np.bincount(read_kaggle_csv(f)[1], minlength=len(AAMI_CLASSES)) for f in files.values()}  # counted from the files as written
     table = pd.DataFrame(counts, index=list(AAMI_CLASSES)).T
     print(table.assign(total=table.sum(axis=1)).to_string())
+
+# %% ../nbs/08_cli.ipynb #1dae2791
+def train_command(args):
+    "Train one model at a preset and print where it was recorded and its test metrics."
+    from ecg_nbdev.training import train  # torch and Lightning load only for the commands that need them
+    res = train(args.preset, args.model, args.split, args.seed, args.tracking_uri, args.runs, args.data)
+    print(f"MLflow run {res.run_id} in {res.tracking_uri}\nmodel: {res.model_uri}\nbest epoch {res.best_epoch}, stopped at epoch {res.stop_epoch}")
+    print("\n".join(f"{k:24s} {v:.4f}" for k, v in res.metrics.items() if k.startswith("test_") and isinstance(v, float)))
+
+# %% ../nbs/08_cli.ipynb #9a2403db
+def tune_command(args):
+    "Run (or continue) an Optuna study and print its trials and the best one."
+    from ecg_nbdev.tuning import best_trial, trials_table, tune
+    study = tune(args.preset, args.trials, args.model, args.split, args.seed, args.storage, args.study_name, args.tracking_uri,
+                 args.runs, args.workers)
+    print(trials_table(study).to_string(index=False))
+    best = best_trial(study)
+    print(f"\nbest trial by test macro AUROC: #{best.number} {best.params} (val {best.value:.4f}, test {best.user_attrs['test_auroc_macro']:.4f})")
 
 # %% ../nbs/08_cli.ipynb #d3fe4294
 def run_command(args):
@@ -42,6 +60,20 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", parents=[common], help="write the beats as Kaggle-format mitbih_train.csv and mitbih_test.csv")
     d.add_argument("--out", type=Path, required=True, help="folder for the two CSV files")
     d.set_defaults(func=data_command)
+    tracked = argparse.ArgumentParser(add_help=False)
+    tracked.add_argument("--preset", choices=("quick", "default", "paper"), default="default", help="run size (default: %(default)s)")
+    tracked.add_argument("--runs", type=Path, default=None, help="run directory for the local stores (default: $ECG_NBDEV_RUNS or ./runs)")
+    tracked.add_argument("--tracking-uri", default=None, help="MLflow tracking server (default: $MLFLOW_TRACKING_URI, else a local store in the run directory)")
+    t = sub.add_parser("train", parents=[common, tracked], help="train one model with early stopping, tracked in MLflow")
+    t.add_argument("--model", choices=("linear", "conv"), default="linear")
+    t.set_defaults(func=train_command)
+    u = sub.add_parser("tune", parents=[common, tracked], help="Optuna search, resumable and parallel, each trial an MLflow run")
+    u.add_argument("--model", choices=("linear", "conv"), default="linear")
+    u.add_argument("--trials", type=int, default=20, help="finished trials the study should reach (default: %(default)s)")
+    u.add_argument("--storage", default=None, help="Optuna storage URL (default: SQLite in the run directory; PostgreSQL for many machines)")
+    u.add_argument("--study-name", default=None, help="study to create or continue (default: MODEL-PRESET-SPLIT-SEED)")
+    u.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default: %(default)s)")
+    u.set_defaults(func=tune_command)
     r = sub.add_parser("run", parents=[common], help="run the whole pipeline with the embedded defaults")
     r.set_defaults(func=run_command)
     return p
