@@ -21,7 +21,7 @@ from .model import NUM_CLASSES
 
 # %% auto #0
 __all__ = ['beat_metrics', 'metric_values', 'classification_metrics', 'MetricsCallback', 'EarlyStoppingRestoreBest',
-           'plot_early_stopping', 'EpochSummary']
+           'plot_early_stopping', 'confusion_rates', 'confusion_figure', 'EpochSummary']
 
 # %% ../nbs/04_callbacks.ipynb #a13c1abd
 def beat_metrics(num_classes:int=NUM_CLASSES) -> MetricCollection:
@@ -117,6 +117,25 @@ def plot_early_stopping(stopper:EarlyStoppingRestoreBest, ax=None, label:str="va
     ax.plot([stopper.best_epoch], [stopper.best_score], "*", color="tab:green", ms=14, label=f"restored (epoch {stopper.best_epoch})")
     ax.set_xlabel("epoch"); ax.set_ylabel(label); ax.legend(loc="lower right")
     return ax.figure
+
+# %% ../nbs/04_callbacks.ipynb #fbcec4a4
+def confusion_rates(y_true, y_pred, n_classes:int=NUM_CLASSES) -> tuple[np.ndarray, np.ndarray]:
+    "The confusion matrix normalised over the true label (each row sums to 1, NaN for a class without beats) and its counts."
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    counts = np.bincount(n_classes*y_true + y_pred, minlength=n_classes**2).reshape(n_classes, n_classes)
+    with np.errstate(invalid="ignore"): return counts/counts.sum(1, keepdims=True), counts
+
+def confusion_figure(y_true, y_pred, title:str="", class_names=AAMI_CLASSES) -> plt.Figure:
+    "Heat map of the confusion matrix normalised over the true label, each cell with its percentage and beat count."
+    rates, counts = confusion_rates(y_true, y_pred, len(class_names))
+    fig, ax = plt.subplots(figsize=(5, 4.4))
+    im = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), v in np.ndenumerate(rates):
+        if not np.isnan(v): ax.text(j, i, f"{100*v:.1f}%\n{counts[i, j]:,}", ha="center", va="center", fontsize=8, color="white" if v > 0.5 else "black")
+    ax.set_xticks(range(len(class_names)), class_names); ax.set_yticks(range(len(class_names)), class_names)
+    ax.set_xlabel("predicted class"); ax.set_ylabel("true class"); ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="share of the true class")
+    return fig
 
 # %% ../nbs/04_callbacks.ipynb #1c3f20dd
 class EpochSummary(Callback):

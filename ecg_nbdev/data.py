@@ -20,8 +20,8 @@ import ecg_nbdev
 __all__ = ['MITDB_RECORDS', 'DATA_ENV', 'CACHE_ENV', 'PROJECT_ROOT', 'SHARED_MITDB', 'AAMI_CLASSES', 'AAMI_MAP',
            'BYTES_PER_SAMPLE', 'BEAT_PARAMS', 'BUILD_VERSION', 'KAGGLE_TOTALS', 'DS1', 'DS2', 'PACED', 'SPLITS',
            'PARTS', 'DataError', 'cache_dir', 'missing_files', 'download_mitdb', 'find_mitdb', 'check_dat_size',
-           'read_record', 'extract_beats', 'record_beats', 'build_beats', 'load_beats', 'class_table', 'split_beats',
-           'split_table', 'read_kaggle_csv', 'write_kaggle_csv', 'write_kaggle_split']
+           'read_wfdb', 'read_record', 'extract_beats', 'record_beats', 'build_beats', 'load_beats', 'class_table',
+           'split_beats', 'split_table', 'read_kaggle_csv', 'write_kaggle_csv', 'write_kaggle_split']
 
 # %% ../nbs/00_data.ipynb #1b590289
 MITDB_RECORDS = tuple("""100 101 102 103 104 105 106 107 108 109 111 112 113 114 115 116 117 118 119 121 122 123 124
@@ -91,7 +91,7 @@ BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 
 def check_dat_size(name, folder):
     "Refuse record `name` when its signal file is shorter than its header promises."
     hea = wfdb.rdheader(str(Path(folder)/str(name)))
-    for file in dict.fromkeys(hea.file_name):
+    for file in dict.fromkeys(hea.file_name or []):  # a header without signals has no signal file
         fmts = [f for f, fn in zip(hea.fmt, hea.file_name) if fn == file]
         want = int(np.ceil(hea.sig_len*sum(BYTES_PER_SAMPLE[f] for f in fmts)))
         got = (Path(folder)/file).stat().st_size
@@ -100,23 +100,32 @@ def check_dat_size(name, folder):
                             f"{hea.sig_len:,} samples of {len(fmts)} signals in format {fmts[0]} need {want:,}")
 
 # %% ../nbs/00_data.ipynb #847bed0f
-def read_record(name, path=None) -> tuple[np.ndarray, str, wfdb.Annotation]:
-    "Record `name`'s upper lead (MLII where present) at 360 Hz, the lead's name and its reference annotations, checksum-verified."
-    folder = find_mitdb(path)
-    base = str(folder/str(name))
-    check_dat_size(name, folder)
+def read_wfdb(base, atr:bool|None=True) -> tuple[wfdb.Record, int, wfdb.Annotation | None]:
+    "WFDB record `base` (its path without extension) in digital units, checksum-verified; the index of its upper lead with samples (MLII where present); its `.atr` annotations (`atr=None`: if the file exists)."
+    base = Path(base)
+    name = base.name
     try:
-        rec = wfdb.rdrecord(base, physical=False)
-        ann = wfdb.rdann(base, "atr")
+        check_dat_size(name, base.parent)
+        rec = wfdb.rdrecord(str(base), physical=False)
+        ann = wfdb.rdann(str(base), "atr") if atr or (atr is None and Path(f"{base}.atr").is_file()) else None
+    except DataError: raise
     except Exception as e:
         raise DataError(f"record {name} ({base}): cannot be read: {type(e).__name__}: {e}") from e
+    if not rec.n_sig: raise DataError(f"record {name} ({base}.hea): no usable lead: the header lists no signals, expected at least one ECG lead")
     if rec.d_signal is None or rec.d_signal.shape[0] != rec.sig_len:
         got = 0 if rec.d_signal is None else rec.d_signal.shape[0]
         raise DataError(f"record {name} ({base}.dat): truncated, {got} samples where the header says {rec.sig_len}")
     for sig, want, got in zip(rec.sig_name, rec.checksum, rec.calc_checksum()):
         if (want - got) % 65536:  # WFDB checksums are 16-bit sums
             raise DataError(f"record {name} ({base}.dat): signal {sig} fails its checksum (header {want}, data {got % 65536}); the file is corrupted")
-    lead = rec.sig_name.index("MLII") if "MLII" in rec.sig_name else 0
+    usable = [i for i, empty in enumerate(np.isnan(rec.dac(return_res=32)).all(0)) if not empty]  # a lead of only missing samples is no lead
+    if not usable: raise DataError(f"record {name} ({base}.dat): no usable lead: every sample of {', '.join(rec.sig_name)} is missing, expected an ECG lead with samples")
+    lead = next((i for i in usable if rec.sig_name[i] == "MLII"), usable[0])
+    return rec, lead, ann
+
+def read_record(name, path=None) -> tuple[np.ndarray, str, wfdb.Annotation]:
+    "Record `name`'s upper lead (MLII where present) at 360 Hz, the lead's name and its reference annotations, checksum-verified."
+    rec, lead, ann = read_wfdb(find_mitdb(path)/str(name))
     return rec.d_signal[:, lead], rec.sig_name[lead], ann
 
 # %% ../nbs/00_data.ipynb #1435017f

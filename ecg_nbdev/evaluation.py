@@ -12,13 +12,15 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
+from .callbacks import confusion_figure, confusion_rates
 from .data import AAMI_CLASSES, SPLITS
 
 # %% auto #0
-__all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'PUBLISHED', 'confusion_counts', 'class_rates',
-           'ovr_auroc', 'metric_keys', 'metric_arrays', 'bootstrap_weights', 'evaluate', 'metrics_table',
-           'check_metrics', 'write_metrics', 'read_metrics', 'confusion_rates', 'confusion_figure', 'roc_figure',
-           'history_frame', 'training_curve_figure', 'results_table']
+__all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'PUBLISHED', 'CONV_SPACE', 'PIPELINES', 'confusion_counts',
+           'class_rates', 'ovr_auroc', 'metric_keys', 'metric_arrays', 'bootstrap_weights', 'evaluate', 'metrics_table',
+           'check_metrics', 'write_metrics', 'read_metrics', 'roc_figure', 'history_frame', 'training_curve_figure',
+           'results_table', 'results_dir', 'folder_lock', 'trial_model', 'trial_history', 'RunResult', 'write_figures',
+           'summary_table', 'run_pipeline']
 
 # %% ../nbs/06_evaluation.ipynb #87e19691
 def _labels(y, n_classes:int, name:str="y_true") -> np.ndarray:
@@ -199,24 +201,6 @@ def read_metrics(path) -> dict:
     for m in doc["metrics"].values(): m.update({f: np.nan if m[f] is None else float(m[f]) for f in ("value", "low", "high")})
     return doc
 
-# %% ../nbs/06_evaluation.ipynb #426d26e0
-def confusion_rates(y_true, y_pred, n_classes:int=len(AAMI_CLASSES)) -> tuple[np.ndarray, np.ndarray]:
-    "The confusion matrix normalised over the true label (each row sums to 1, NaN for a class without beats) and its counts."
-    counts = confusion_counts(y_true, y_pred, None, n_classes)[0]
-    return _ratio(counts, counts.sum(1, keepdims=True)), counts.astype(np.int64)
-
-def confusion_figure(y_true, y_pred, title:str="", class_names=AAMI_CLASSES) -> plt.Figure:
-    "Heat map of the confusion matrix normalised over the true label, each cell with its percentage and beat count."
-    rates, counts = confusion_rates(y_true, y_pred, len(class_names))
-    fig, ax = plt.subplots(figsize=(5, 4.4))
-    im = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-    for (i, j), v in np.ndenumerate(rates):
-        if not np.isnan(v): ax.text(j, i, f"{100*v:.1f}%\n{counts[i, j]:,}", ha="center", va="center", fontsize=8, color="white" if v > 0.5 else "black")
-    ax.set_xticks(range(len(class_names)), class_names); ax.set_yticks(range(len(class_names)), class_names)
-    ax.set_xlabel("predicted class"); ax.set_ylabel("true class"); ax.set_title(title)
-    fig.colorbar(im, ax=ax, fraction=0.046, label="share of the true class")
-    return fig
-
 # %% ../nbs/06_evaluation.ipynb #ca78d5fe
 def roc_figure(y_true, proba, title:str="", class_names=AAMI_CLASSES) -> plt.Figure:
     "One-vs-rest ROC curve of each class with beats, its AUROC in the legend."
@@ -274,3 +258,138 @@ def results_table(result:dict, split:str) -> pd.DataFrame:
     keys = list(dict.fromkeys(k for m in sources.values() for k in m))
     ours = metrics_table(result).loc[keys, ["value", "low", "high"]].rename(columns={"value": "ours"})
     return ours.join(pd.DataFrame({name: [m.get(k, np.nan) for k in keys] for name, m in sources.items()}, index=keys))
+
+# %% ../nbs/06_evaluation.ipynb #bdc50a96
+import contextlib, fcntl, shutil, sys, tempfile, time
+from dataclasses import dataclass
+from unittest.mock import patch
+
+import mlflow
+import optuna
+from scipy.special import softmax
+
+from .data import class_table, load_beats, split_beats, split_table
+from .features import beat_features
+from .model import predict_logits
+from .training import load_model, run_config, save_model, tracking_to, tracking_uri_for
+from .tuning import SEARCH_SPACE, best_trial, storage_url, trials_table, tune
+
+# %% ../nbs/06_evaluation.ipynb #b962719e
+CONV_SPACE = {
+    "learning_rate": {"type": "float", "low": 0.01, "high": 0.2, "log": True},
+    "momentum": {"type": "float", "low": 0.8, "high": 0.98},
+    "weight_decay": {"type": "float", "low": 1e-5, "high": 1e-3, "log": True},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.3},
+}
+PIPELINES = {
+    "quick": dict(model="linear", trials=3, space=SEARCH_SPACE, n_boot=200),
+    "default": dict(model="conv", trials=6, space=CONV_SPACE, n_boot=1000),
+    "paper": dict(model="linear", trials=20, space=SEARCH_SPACE, n_boot=1000),
+}
+
+def results_dir(preset:str="default", split:str="kaggle", out=None) -> Path:
+    "The results folder of a run: `out`, else `results/PRESET-SPLIT` in the working directory."
+    return Path(out or Path("results")/f"{preset}-{split}").resolve()
+
+# %% ../nbs/06_evaluation.ipynb #925ea8a6
+@contextlib.contextmanager
+def folder_lock(folder):
+    "Within the block, no other process holds the lock of `folder`."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    with open(folder/".run.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
+        yield folder
+
+# %% ../nbs/06_evaluation.ipynb #a624ee27
+def trial_model(trial:optuna.trial.FrozenTrial, tracking_uri:str, folder) -> tuple:
+    "Copy the weights of `trial`'s MLflow run into `folder` and load them: the model and the name of its features."
+    quiet = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # a bar for two small files is noise
+    with tempfile.TemporaryDirectory() as tmp, patch.dict(os.environ, quiet):
+        src = mlflow.artifacts.download_artifacts(run_id=trial.user_attrs["mlflow_run_id"], artifact_path="weights", dst_path=tmp,
+                                                  tracking_uri=tracking_uri)
+        model, features = load_model(src)
+    save_model(model, folder, features)
+    return model, features
+
+def trial_history(trial:optuna.trial.FrozenTrial, tracking_uri:str, keys=("train_loss", "val_loss", "val_auroc_macro")) -> pd.DataFrame:
+    "Per-epoch `keys` of `trial`'s MLflow run, indexed by epoch."
+    client = mlflow.MlflowClient(tracking_uri)
+    cols = {k: {m.step: m.value for m in client.get_metric_history(trial.user_attrs["mlflow_run_id"], k)} for k in keys}
+    return pd.DataFrame(cols).rename_axis("epoch").sort_index()
+
+# %% ../nbs/06_evaluation.ipynb #a6f65f4f
+@dataclass
+class RunResult:
+    "What `run_pipeline` leaves in its results folder, loaded."
+    folder: Path
+    metrics: dict       # holdout, as in metrics.json
+    test_metrics: dict  # test part, which selected the model
+    study: optuna.Study
+    best: optuna.trial.FrozenTrial
+    predictions: dict   # part → (labels, probabilities)
+    history: pd.DataFrame
+    seconds: float
+
+def _save_figure(fig, path:Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight"); os.replace(tmp, path)
+    plt.close(fig)
+
+def write_figures(res:"RunResult", split:str):
+    "The run's figures into `figures/`: confusion matrices (test, holdout), holdout ROC curves, the chosen trial's training curve, the study's history."
+    fig_dir = res.folder/"figures"
+    for part in ("test", "holdout"):
+        y, p = res.predictions[part]
+        _save_figure(confusion_figure(y, p.argmax(1), f"{part} part, {split} split"), fig_dir/f"confusion_{part}.png")
+    _save_figure(roc_figure(*res.predictions["holdout"], f"holdout part, {split} split"), fig_dir/"roc_holdout.png")
+    _save_figure(training_curve_figure(res.history, res.best.user_attrs["best_epoch"]), fig_dir/"training_curve.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
+        ax = optuna.visualization.matplotlib.plot_optimization_history(res.study)
+    _save_figure(ax.figure, fig_dir/"optimization_history.png")
+
+# %% ../nbs/06_evaluation.ipynb #37180d1c
+def summary_table(res:"RunResult") -> pd.DataFrame:
+    "The headline numbers of a run: test and holdout value with the holdout's interval."
+    keys = [*SUMMARY_METRICS, "se_V", "ppv_V", "se_S", "ppv_S"]
+    hold = metrics_table(res.metrics).loc[keys, ["value", "low", "high"]].rename(columns={"value": "holdout"})
+    return hold.assign(test=metrics_table(res.test_metrics).loc[keys, "value"])[["test", "holdout", "low", "high"]]
+
+def run_pipeline(preset:str="default", split:str="kaggle", out=None, storage:str|None=None, tracking_uri:str|None=None,
+                 seed:int=0, workers:int=1, data_path=None) -> RunResult:
+    "Data → split → tune → select by test AUROC → evaluate on the holdout → results folder; a rerun reuses the data and the finished study."
+    if preset not in PIPELINES: raise ValueError(f"unknown preset {preset!r}: expected one of {', '.join(PIPELINES)}")
+    plan, start = PIPELINES[preset], time.time()
+    with folder_lock(results_dir(preset, split, out)) as folder:
+        say = lambda msg: print(f"[{time.time() - start:6.0f} s] {msg}", flush=True)
+        say(f"ecg-nbdev run: preset {preset}, split {split}, seed {seed} → {folder}")
+        X, meta = load_beats(data_path)
+        parts = split_beats(meta, split, seed)
+        say(f"data: {len(X):,} beats\n{split_table(meta, parts).to_string()}")
+        uri, name = tracking_uri_for(tracking_uri, folder), f"{plan['model']}-{preset}-{split}-{seed}"
+        study = tune(preset, 0, plan["model"], split, seed, storage, name, uri, folder, space=plan["space"])  # create or open it
+        if not study.trials:  # a new study starts from the preset's own settings
+            cfg = run_config(preset, plan["model"])
+            study.enqueue_trial({k: cfg[k] for k in plan["space"] if k in cfg})
+        say(f"tuning: study {name!r} in {storage_url(storage, folder)}, MLflow {uri}; {plan['trials']} trials of the {plan['model']} model")
+        study = tune(preset, plan["trials"], plan["model"], split, seed, storage, name, uri, folder, workers, space=plan["space"])
+        best = best_trial(study)
+        say(f"chosen: trial {best.number} (test macro AUROC {best.user_attrs['test_auroc_macro']:.4f}) {best.params}")
+        model, features = trial_model(best, uri, folder/"model")
+        predictions = {}
+        for part in ("test", "holdout"):
+            idx = parts[part]
+            predictions[part] = (meta["label"].to_numpy()[idx], softmax(predict_logits(model, beat_features(X[idx], features)), axis=1))
+        groups = {p: meta["record"].to_numpy()[parts[p]] if split == "interpatient" else None for p in predictions}
+        results = {p: evaluate(*predictions[p], groups=groups[p], n_boot=plan["n_boot"], seed=seed) for p in predictions}
+        write_metrics(folder/"test_metrics.json", results["test"], split, preset, seed)
+        write_metrics(folder/"metrics.json", results["holdout"], split, preset, seed)
+        np.savez_compressed(folder/"predictions.npz", **{f"{p}_{k}": v for p, (y, pr) in predictions.items() for k, v in (("y", y), ("proba", pr))})
+        history = trial_history(best, uri)
+        history.to_csv(folder/"history.csv"); trials_table(study).to_csv(folder/"trials.csv", index=False)
+        res = RunResult(folder, read_metrics(folder/"metrics.json"), read_metrics(folder/"test_metrics.json"), study, best, predictions,
+                        history, time.time() - start)
+        write_figures(res, split)
+        say(f"done: results in {folder}\n{summary_table(res).round(4).to_string()}")
+    return res

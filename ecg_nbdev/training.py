@@ -4,7 +4,7 @@
 
 # %% ../nbs/04b_training.ipynb #67836d31
 from __future__ import annotations
-import contextlib, inspect, logging, os, signal, socket, sys, tempfile, threading, warnings
+import contextlib, inspect, json, logging, os, signal, socket, sys, tempfile, threading, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +15,10 @@ import numpy as np
 import optuna
 import torch
 from mlflow.models import infer_signature
-from sklearn.metrics import ConfusionMatrixDisplay
 
 import ecg_nbdev
 from .augmentation import DEFAULT_AUGMENT, balance_classes
-from .callbacks import EarlyStoppingRestoreBest, EpochSummary, MetricsCallback, classification_metrics, plot_early_stopping
+from .callbacks import EarlyStoppingRestoreBest, EpochSummary, MetricsCallback, classification_metrics, confusion_figure, plot_early_stopping
 from .data import AAMI_CLASSES, load_beats, split_beats
 from .features import beat_features
 from .model import MODELS, BeatClassifier, BeatDataModule, make_model, predict_logits
@@ -27,19 +26,24 @@ from .model import MODELS, BeatClassifier, BeatDataModule, make_model, predict_l
 # %% auto #0
 __all__ = ['PRESETS', 'RUNS_ENV', 'EXPERIMENT', 'PID_TAG', 'HOST_TAG', 'run_config', 'run_dir_path', 'tracking_uri_for',
            'is_server', 'get_experiment', 'process_alive', 'close_dead_runs', 'sigterm_interrupts', 'quiet_startup',
-           'run_data', 'plot_confusion', 'log_model', 'TrainResult', 'tracking_to', 'open_experiment', 'train']
+           'run_data', 'log_model', 'save_model', 'load_model', 'TrainResult', 'tracking_to', 'open_experiment',
+           'train']
 
 # %% ../nbs/04b_training.ipynb #339f352c
 PRESETS = {
-    "quick": dict(per_class=300, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=3, batch_size=64, num_workers=0,
+    "quick": dict(accelerator="cpu", devices=1,
+                  per_class=300, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=3, batch_size=64, num_workers=0,
                   hidden_size=256, num_hidden_layers=2, dropout=0.2, learning_rate=0.1, momentum=0.9, weight_decay=1e-4, lr_schedule="constant",
                   channels=(16, 32, 32), kernel_size=5,
                   conv=dict(features="raw", max_epochs=6, learning_rate=0.05, lr_schedule="onecycle", dropout=0.1)),
-    "default": dict(per_class=20_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=4, batch_size=256, num_workers=0,
+    "default": dict(accelerator="cpu", devices=1,
+                    per_class=20_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=4, batch_size=256, num_workers=0,
                     hidden_size=512, num_hidden_layers=2, dropout=0.2, learning_rate=0.1, momentum=0.9, weight_decay=1e-4, lr_schedule="onecycle",
                     channels=(32, 64, 64, 128), kernel_size=5,
-                    conv=dict(per_class=None, features="raw", max_epochs=8, patience=8, learning_rate=0.05, weight_decay=5e-4, dropout=0.1)),
-    "paper": dict(per_class=10_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=100, patience=5, batch_size=64, num_workers=0,
+                    conv=dict(per_class=None, features="raw", channels=(32, 32, 64, 64, 128), max_epochs=10, patience=10, learning_rate=0.05,
+                              weight_decay=5e-4, dropout=0.1)),
+    "paper": dict(accelerator="auto", devices=1,
+                  per_class=10_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=100, patience=5, batch_size=64, num_workers=0,
                   hidden_size=2048, num_hidden_layers=4, dropout=0.5, learning_rate=0.0053, momentum=0.969, weight_decay=1e-4, lr_schedule="constant",
                   channels=(32, 64, 64, 128), kernel_size=5,
                   conv=dict(per_class=None, features="raw", channels=(48, 48, 96, 96, 192), max_epochs=20, patience=20, batch_size=256,
@@ -130,21 +134,33 @@ def run_data(split:str="kaggle", seed:int=0, per_class=None, features:str="cwt",
     if per_class: data["train"] = balance_classes(*data["train"], per_class, np.random.default_rng(seed), augment)
     return {k: (beat_features(Xk, features), yk) for k, (Xk, yk) in data.items()}
 
-# %% ../nbs/04b_training.ipynb #3e47e7b8
-def plot_confusion(y_true, y_pred, title:str=""):
-    "Confusion matrix normalised over the true class, with the AAMI class names."
-    fig, ax = plt.subplots(figsize=(4.5, 4))
-    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=range(len(AAMI_CLASSES)), display_labels=AAMI_CLASSES,
-                                            normalize="true", values_format=".2f", cmap="Blues", colorbar=False, ax=ax)
-    ax.set_title(title)
-    return fig
-
 # %% ../nbs/04b_training.ipynb #698c033b
 def log_model(model:BeatClassifier, example:np.ndarray):
     "Log `model` to the active run as an MLflow PyTorch model (exported graph, no pickle) with its signature and an input example."
     model.eval()
     return mlflow.pytorch.log_model(model.net, name="model", input_example=example, signature=infer_signature(example, predict_logits(model, example)),
                                     pip_requirements=[f"torch=={torch.__version__}"])
+
+# %% ../nbs/04b_training.ipynb #4275ae73
+def save_model(model:BeatClassifier, folder, features:str) -> Path:
+    "Write `model`'s weights (`model.pt`, a state dict) and description (`model.json`) into `folder`; the folder."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    name = next(k for k, cls in MODELS.items() if type(model) is cls)
+    desc = {"model": name, "features": features, "classes": list(AAMI_CLASSES), "hparams": dict(model.hparams), "ecg_nbdev": ecg_nbdev.__version__}
+    for fname, write in (("model.pt", lambda f: torch.save(model.state_dict(), f)), ("model.json", lambda f: f.write_text(json.dumps(desc, indent=1)))):
+        tmp = folder/f".{fname}.tmp"; write(tmp); tmp.replace(folder/fname)  # never a half-written file under the real name
+    return folder
+
+def load_model(folder) -> tuple[BeatClassifier, str]:
+    "The model saved in `folder` by `save_model`, in evaluation mode, and the name of the features it reads."
+    folder = Path(folder)
+    for fname in ("model.json", "model.pt"):
+        if not (folder/fname).is_file(): raise FileNotFoundError(f"{folder}: no {fname}; expected a folder written by save_model")
+    desc = json.loads((folder/"model.json").read_text())
+    if desc.get("model") not in MODELS: raise ValueError(f"{folder/'model.json'}: model {desc.get('model')!r}, expected one of {', '.join(MODELS)}")
+    model = make_model(desc["model"], **desc["hparams"])
+    model.load_state_dict(torch.load(folder/"model.pt", weights_only=True))
+    return model.eval(), desc["features"]
 
 # %% ../nbs/04b_training.ipynb #d56af705
 @dataclass
@@ -158,6 +174,7 @@ class TrainResult:
     tracking_uri: str
     model_uri: str         # `models:/…` in that store, for `mlflow.pyfunc.load_model`
     best_score: float      # validation macro AUROC of the restored epoch
+    config: dict           # the settings it ran with (`run_config`)
 
 # %% ../nbs/04b_training.ipynb #430930c2
 @contextlib.contextmanager
@@ -184,21 +201,22 @@ def _fit(model, data, cfg, seed, callbacks):
     with tempfile.TemporaryDirectory(prefix="ecg_nbdev-") as root, warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")  # batches are tensor gathers: workers would only add copies
         warnings.filterwarnings("ignore", ".*LeafSpec.*")  # a deprecation inside Lightning itself
-        trainer = L.Trainer(max_epochs=cfg["max_epochs"], accelerator="cpu", devices=1, deterministic=True, logger=False,
+        trainer = L.Trainer(max_epochs=cfg["max_epochs"], accelerator=cfg["accelerator"], devices=cfg["devices"], deterministic=True, logger=False,
                             enable_checkpointing=False, default_root_dir=root, num_sanity_val_steps=0, enable_model_summary=False,
                             enable_progress_bar=tty, callbacks=callbacks + ([] if tty else [EpochSummary()]))
         trainer.fit(model, dm)
-    return model.eval()
+    return model.cpu().eval()  # evaluation, export and serving run on the CPU whatever trained it
 
-def _record(model, data, stopper, title):
-    "Log the early-stopping figure, test and holdout metrics, the test confusion matrix and the model; the metrics and model URI."
+def _record(model, data, stopper, title, features):
+    "Log the early-stopping figure, test and holdout metrics, the test confusion matrix, the weights and the model; the metrics and model URI."
     mlflow.log_metrics({"best_epoch": stopper.best_epoch, "stop_epoch": stopper.stop_epoch, "best_val_auroc_macro": stopper.best_score})
     mlflow.log_figure(plot_early_stopping(stopper), "early_stopping.png")
     logits = {k: predict_logits(model, data[k][0]) for k in ("test", "holdout")}
     metrics = {k: v for part, lg in logits.items() for k, v in classification_metrics(lg, data[part][1], part).items()}
     mlflow.log_metrics(metrics)
-    mlflow.log_figure(plot_confusion(data["test"][1], logits["test"].argmax(1), title), "confusion_test.png")
+    mlflow.log_figure(confusion_figure(data["test"][1], logits["test"].argmax(1), title), "confusion_test.png")
     plt.close("all")
+    with tempfile.TemporaryDirectory() as folder: mlflow.log_artifacts(save_model(model, folder, features), "weights")  # what `load_model` reads
     return metrics, log_model(model, data["test"][0][:5]).model_uri
 
 # %% ../nbs/04b_training.ipynb #ccc1b408
@@ -221,10 +239,10 @@ def train(preset:str="quick", model:str="linear", split:str="kaggle", seed:int=0
             mlflow.log_params({**{k: v for k, v in cfg.items() if k not in model_settings}, **net.hparams,  # what this model was built with
                                "preset": preset, "model": model, "split": split, "seed": seed, **{f"n_{k}": len(v[1]) for k, v in data.items()}})
             _fit(net, data, cfg, seed, [MetricsCallback(), stopper, *callbacks])
-            metrics, model_uri = _record(net, data, stopper, f"{model}, {split} split, test part")
+            metrics, model_uri = _record(net, data, stopper, f"{model}, {split} split, test part", cfg["features"])
             mlflow.end_run("FINISHED")
         except BaseException as e:  # Lightning turns Ctrl-C and SIGTERM into SystemExit
             if isinstance(e, optuna.TrialPruned): mlflow.set_tag("optuna.state", "PRUNED")  # stopped by the tuner, not broken
             mlflow.end_run("KILLED" if isinstance(e, (KeyboardInterrupt, SystemExit, optuna.TrialPruned)) else "FAILED")
             raise
-    return TrainResult(run.info.run_id, net, metrics, stopper.best_epoch, stopper.stop_epoch, uri, model_uri, stopper.best_score)
+    return TrainResult(run.info.run_id, net, metrics, stopper.best_epoch, stopper.stop_epoch, uri, model_uri, stopper.best_score, cfg)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_tuning.ipynb #333b9ee3
 from __future__ import annotations
-import contextlib, fcntl, multiprocessing, os, socket
+import contextlib, fcntl, multiprocessing, os, socket, warnings
 from pathlib import Path
 
 import mlflow
@@ -16,11 +16,12 @@ from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
-from .training import EXPERIMENT, PRESETS, open_experiment, process_alive, run_dir_path, tracking_uri_for, train
+from .training import EXPERIMENT, PRESETS, open_experiment, process_alive, quiet_startup, run_dir_path, tracking_uri_for, train
 
 # %% auto #0
 __all__ = ['SEARCH_SPACE', 'ORIGINAL_BEST', 'suggest', 'storage_url', 'open_storage', 'setup_lock', 'fail_dead_trials',
-           'study_parent_run', 'TrialCallback', 'objective', 'finished_trials', 'tune', 'best_trial', 'trials_table']
+           'study_parent_run', 'TrialCallback', 'objective', 'report_trial', 'finished_trials', 'tune', 'best_trial',
+           'trials_table']
 
 # %% ../nbs/05_tuning.ipynb #3db3ffb6
 SEARCH_SPACE = {
@@ -48,7 +49,9 @@ def open_storage(url:str) -> optuna.storages.RDBStorage:
     "Optuna RDB storage at `url`, with heartbeats so trials of vanished workers can be failed."
     if url.startswith("sqlite:///"): Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     kw = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(url, engine_kwargs=kw, heartbeat_interval=60, grace_period=180)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are marked experimental since Optuna 2.9
+        return optuna.storages.RDBStorage(url, engine_kwargs=kw, heartbeat_interval=60, grace_period=180)
 
 # %% ../nbs/05_tuning.ipynb #4324d8af
 @contextlib.contextmanager
@@ -102,15 +105,24 @@ def objective(trial:optuna.Trial, preset:str, model:str, split:str, seed:int, tr
     return res.best_score
 
 # %% ../nbs/05_tuning.ipynb #8c182a1f
+def report_trial(study:optuna.Study, trial:optuna.trial.FrozenTrial):
+    "Print one line for a trial that ended: its state, validation and test AUROC, and how many of the study's trials are finished."
+    scores = f"val AUROC {trial.value:.4f}  test AUROC {trial.user_attrs['test_auroc_macro']:.4f}" if trial.state == TrialState.COMPLETE else \
+             f"stopped after epoch {max(trial.intermediate_values, default=-1) + 1}" if trial.state == TrialState.PRUNED else ""
+    print(f"trial {trial.number} {trial.state.name.lower()}  {scores}  ({finished_trials(study)} finished)", flush=True)
+
+# %% ../nbs/05_tuning.ipynb #74235a83
 def _worker(study_name, url, n_trials, timeout, threads, kwargs, index=0):
     "One worker process: optimise `study_name` until it has `n_trials` finished trials."
     torch.set_num_threads(threads)  # K workers share the cores instead of each taking all of them
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # the sampler and pruner are not stored with the study: each worker sets them, seeded apart so workers do not repeat each other
-    study = optuna.load_study(study_name=study_name, storage=open_storage(url), sampler=optuna.samplers.TPESampler(seed=kwargs["seed"] + index),
+    # TPE's random start-up phase scales with the study (Optuna's 10 would leave a small study all random)
+    sampler = optuna.samplers.TPESampler(seed=kwargs["seed"] + index, n_startup_trials=min(10, max(3, n_trials//2)))
+    study = optuna.load_study(study_name=study_name, storage=open_storage(url), sampler=sampler,
                               pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2))
     done = MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
-    study.optimize(lambda t: objective(t, **kwargs), callbacks=[done], timeout=timeout, gc_after_trial=True,
+    study.optimize(lambda t: objective(t, **kwargs), callbacks=[done, report_trial], timeout=timeout, gc_after_trial=True,
                    catch=(RuntimeError, ValueError))  # a diverging trial fails alone; the study goes on
 
 # %% ../nbs/05_tuning.ipynb #bdf47bb2
@@ -125,7 +137,9 @@ def tune(preset:str="quick", n_trials:int=20, model:str="linear", split:str="kag
     if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}: expected one of {', '.join(PRESETS)}")
     url, uri = storage_url(storage, run_dir), tracking_uri_for(tracking_uri, run_dir)
     study_name = study_name or f"{model}-{preset}-{split}-{seed}"
-    with setup_lock(run_dir):
+    with setup_lock(run_dir), quiet_startup(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # fail_stale_trials is marked experimental
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created", "Using an existing study"
         study = optuna.create_study(study_name=study_name, storage=open_storage(url), direction="maximize", load_if_exists=True)
         fail_dead_trials(study)
         parent = study_parent_run(study, uri, run_dir)

@@ -18,7 +18,7 @@ KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3
 def front_matter(text):
     "Title and description from a Quarto front-matter raw cell."
     fields = dict(re.findall(r"^(title|description):\s*(.*(?:\n  .*)*)", text, re.M))
-    return {k: " ".join(v.split()) for k, v in fields.items()}
+    return {k: " ".join(v.split()).strip("'\"") for k, v in fields.items()}  # YAML quotes are not part of the text
 
 
 def jupyter_book_cells(cells):
@@ -107,7 +107,10 @@ def check(html):
         if shown < figures: problems.append(f"{page.name}: {shown} of its {figures} figures rendered")
         if errors: problems.append(f"{page.name}: error output on the page")
         print(f"{page.name}: {shown} figures of {figures}, {len(dom):,} characters, {'errors' if errors else 'no errors'}")
-    chromium("--window-size=1280,1800", f"--screenshot={html.parent/'index.png'}", (html/"index.html").as_uri())
+    shot = html.parent/"index.png"
+    shot.unlink(missing_ok=True)
+    chromium("--window-size=1280,1800", f"--screenshot={shot}", (html/"index.html").as_uri())
+    if not shot.exists() or shot.stat().st_size < 10_000: problems.append("index.html: no screenshot of the landing page")
     return problems
 
 
