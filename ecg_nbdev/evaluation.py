@@ -283,7 +283,7 @@ CONV_SPACE = {
 }
 PIPELINES = {
     "quick": dict(model="linear", trials=3, space=SEARCH_SPACE, n_boot=200),
-    "default": dict(model="conv", trials=6, space=CONV_SPACE, n_boot=1000),
+    "default": dict(model="conv", trials=4, space=CONV_SPACE, n_boot=1000),
     "paper": dict(model="linear", trials=20, space=SEARCH_SPACE, n_boot=1000),
 }
 

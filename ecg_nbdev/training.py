@@ -40,7 +40,7 @@ PRESETS = {
                     per_class=20_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=4, batch_size=256, num_workers=0,
                     hidden_size=512, num_hidden_layers=2, dropout=0.2, learning_rate=0.1, momentum=0.9, weight_decay=1e-4, lr_schedule="onecycle",
                     channels=(32, 64, 64, 128), kernel_size=5,
-                    conv=dict(per_class=None, features="raw", channels=(32, 32, 64, 64, 128), max_epochs=10, patience=10, learning_rate=0.05,
+                    conv=dict(per_class=None, features="raw", channels=(32, 32, 64, 64, 128), max_epochs=20, patience=20, learning_rate=0.05,
                               weight_decay=5e-4, dropout=0.1)),
     "paper": dict(accelerator="auto", devices=1,
                   per_class=10_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=100, patience=5, batch_size=64, num_workers=0,
