@@ -20,8 +20,8 @@ import ecg_nbdev
 __all__ = ['MITDB_RECORDS', 'DATA_ENV', 'CACHE_ENV', 'PROJECT_ROOT', 'SHARED_MITDB', 'AAMI_CLASSES', 'AAMI_MAP',
            'BYTES_PER_SAMPLE', 'BEAT_PARAMS', 'BUILD_VERSION', 'KAGGLE_TOTALS', 'DS1', 'DS2', 'PACED', 'SPLITS',
            'PARTS', 'DataError', 'cache_dir', 'missing_files', 'download_mitdb', 'find_mitdb', 'check_dat_size',
-           'read_wfdb', 'read_record', 'extract_beats', 'record_beats', 'build_beats', 'load_beats', 'class_table',
-           'split_beats', 'split_table', 'read_kaggle_csv', 'write_kaggle_csv', 'write_kaggle_split']
+           'read_wfdb', 'read_record', 'extract_beats', 'record_beats', 'write_atomically', 'build_beats', 'load_beats',
+           'class_table', 'split_beats', 'split_table', 'read_kaggle_csv', 'write_kaggle_csv', 'write_kaggle_split']
 
 # %% ../nbs/00_data.ipynb #1b590289
 MITDB_RECORDS = tuple("""100 101 102 103 104 105 106 107 108 109 111 112 113 114 115 116 117 118 119 121 122 123 124
@@ -171,6 +171,17 @@ def _beats_key(records, params):
     blob = json.dumps(dict(version=BUILD_VERSION, records=list(records), **params), sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+# %% ../nbs/00_data.ipynb #87acd791
+def write_atomically(path, write) -> Path:
+    "Call `write(tmp)` with a temporary path next to `path` (same suffix), then rename it to `path`; the path."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")  # the suffix stays: numpy and matplotlib read it
+    try:
+        write(tmp)
+        os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+    finally: tmp.unlink(missing_ok=True)
+    return path
+
 # %% ../nbs/00_data.ipynb #edb20d1f
 def build_beats(path=None, records=MITDB_RECORDS, **params) -> tuple[np.ndarray, pd.DataFrame]:
     "Beats and metadata of `records`, built from the raw database without any cache."
@@ -191,10 +202,7 @@ def load_beats(path=None, records=MITDB_RECORDS, cache:bool=True, **params) -> t
         except Exception: pass  # an unreadable cache is rebuilt, never trusted
     X, meta = build_beats(path, records, **params)
     if cache:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez_compressed(tmp, X=X, **{c: meta[c].to_numpy(dtype="U1" if c == "symbol" else None) for c in meta})
-        os.replace(tmp, file)
+        write_atomically(file, lambda tmp: np.savez_compressed(tmp, X=X, **{c: meta[c].to_numpy(dtype="U1" if c == "symbol" else None) for c in meta}))
     return X, meta
 
 # %% ../nbs/00_data.ipynb #5f1fd116
@@ -281,12 +289,7 @@ def read_kaggle_csv(path, labelled:bool=True) -> tuple[np.ndarray, np.ndarray | 
 # %% ../nbs/00_data.ipynb #e8bb89ec
 def write_kaggle_csv(path, X, y) -> Path:
     "Write beats and labels as a Kaggle-format CSV, atomically."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    np.savetxt(tmp, np.column_stack([X, y]).astype(np.float64), delimiter=",", fmt="%.18e")
-    os.replace(tmp, path)
-    return path
+    return write_atomically(path, lambda tmp: np.savetxt(tmp, np.column_stack([X, y]).astype(np.float64), delimiter=",", fmt="%.18e"))
 
 # %% ../nbs/00_data.ipynb #e699ea21
 def write_kaggle_split(out, split:str="kaggle", path=None, seed:int=0) -> dict[str, Path]:

@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.metrics import roc_curve
 
 from .callbacks import confusion_figure, confusion_rates
-from .data import AAMI_CLASSES, SPLITS
+from .data import AAMI_CLASSES, SPLITS, write_atomically
 
 # %% auto #0
 __all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'PUBLISHED', 'CONV_SPACE', 'PIPELINES', 'confusion_counts',
@@ -184,13 +184,7 @@ def write_metrics(path, result:dict, split:str, preset:str, seed:int) -> Path:
     path = Path(path)
     metrics = {k: {f: _plain(v) for f, v in m.items()} for k, m in result["metrics"].items()}
     doc = check_metrics({"schema": SCHEMA, "split": split, "preset": preset, "seed": _plain(seed), **result, "metrics": metrics}, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
-        os.replace(tmp, path)  # readers see the old file or the new one, never half of one
-    finally: tmp.unlink(missing_ok=True)
-    return path
+    return write_atomically(path, lambda tmp: tmp.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n"))
 
 def read_metrics(path) -> dict:
     "The run results in the `metrics.json` at `path`, checked against the schema, with undefined values as NaN."
@@ -331,9 +325,7 @@ class RunResult:
     seconds: float
 
 def _save_figure(fig, path:Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight"); os.replace(tmp, path)
+    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight"))
     plt.close(fig)
 
 def write_figures(res:"RunResult", split:str):

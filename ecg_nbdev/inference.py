@@ -12,7 +12,7 @@ import pandas as pd
 from tqdm import tqdm
 from wfdb import processing
 
-from .data import AAMI_CLASSES, AAMI_MAP, BEAT_PARAMS, MITDB_RECORDS, DataError, _first_bad_row, extract_beats, find_mitdb, read_wfdb
+from .data import AAMI_CLASSES, AAMI_MAP, BEAT_PARAMS, MITDB_RECORDS, DataError, _first_bad_row, extract_beats, find_mitdb, read_wfdb, write_atomically
 from .features import BEAT_LEN, FEATURES, check_beats, cwt_matrix
 
 # %% auto #0
@@ -135,19 +135,9 @@ def prediction_frame(index:pd.DataFrame, proba) -> pd.DataFrame:
     proba = np.asarray(proba)
     return index.assign(**{"class": np.asarray(AAMI_CLASSES)[proba.argmax(1)]}, **dict(zip(PROBA_COLUMNS, proba.T)))
 
-def _write_atomically(path, write) -> Path:
-    "Call `write(tmp)` with a temporary path next to `path`, then rename it to `path`: no half-written output is ever left behind."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
-    return path
-
 def write_predictions(frame:pd.DataFrame, path) -> Path:
     "Write a `prediction_frame` as CSV, probabilities to 6 significant digits."
-    return _write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
+    return write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
 
 # %% ../nbs/07_inference.ipynb #15f28437
 def _count_lines(path) -> int:
@@ -164,7 +154,7 @@ def predict_csv(net, path, out, batch_size:int=8192, progress:bool|None=False) -
                 if y is not None: index["label"] = np.asarray(AAMI_CLASSES)[y]
                 prediction_frame(index, predict_proba(net, X, batch_size)).to_csv(f, index=False, header=n == 0, float_format="%.6g")
                 n += len(X); bar.update(len(X))
-    _write_atomically(out, write)
+    write_atomically(out, write)
     return n
 
 # %% ../nbs/07_inference.ipynb #1932d508
@@ -230,7 +220,7 @@ def export_onnx(net, path, opset:int=17) -> Path:
         onnx.helper.set_model_props(graph, {"classes": ",".join(AAMI_CLASSES), "features": getattr(net, "features", "unknown"),
                                             "input": f"beats (n, {BEAT_LEN}): {BEAT_LEN} samples at 125 Hz scaled to [0, 1]"})
         onnx.save(graph, tmp)
-    return _write_atomically(path, write)
+    return write_atomically(path, write)
 
 def onnx_session(path):
     "An ONNX Runtime session (CPU) on the model in `path`."

@@ -19,7 +19,7 @@ from mlflow.models import infer_signature
 import ecg_nbdev
 from .augmentation import DEFAULT_AUGMENT, balance_classes
 from .callbacks import EarlyStoppingRestoreBest, EpochSummary, MetricsCallback, classification_metrics, confusion_figure, plot_early_stopping
-from .data import AAMI_CLASSES, load_beats, split_beats
+from .data import AAMI_CLASSES, load_beats, split_beats, write_atomically
 from .features import beat_features
 from .model import MODELS, BeatClassifier, BeatDataModule, make_model, predict_logits
 
@@ -147,8 +147,8 @@ def save_model(model:BeatClassifier, folder, features:str) -> Path:
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     name = next(k for k, cls in MODELS.items() if type(model) is cls)
     desc = {"model": name, "features": features, "classes": list(AAMI_CLASSES), "hparams": dict(model.hparams), "ecg_nbdev": ecg_nbdev.__version__}
-    for fname, write in (("model.pt", lambda f: torch.save(model.state_dict(), f)), ("model.json", lambda f: f.write_text(json.dumps(desc, indent=1)))):
-        tmp = folder/f".{fname}.tmp"; write(tmp); tmp.replace(folder/fname)  # never a half-written file under the real name
+    write_atomically(folder/"model.pt", lambda f: torch.save(model.state_dict(), f))
+    write_atomically(folder/"model.json", lambda f: f.write_text(json.dumps(desc, indent=1)))
     return folder
 
 def load_model(folder) -> tuple[BeatClassifier, str]:
