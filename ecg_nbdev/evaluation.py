@@ -19,8 +19,8 @@ from .data import AAMI_CLASSES, SPLITS, write_atomically
 __all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'PUBLISHED', 'CONV_SPACE', 'PIPELINES', 'confusion_counts',
            'class_rates', 'ovr_auroc', 'metric_keys', 'metric_arrays', 'bootstrap_weights', 'evaluate', 'metrics_table',
            'check_metrics', 'write_metrics', 'read_metrics', 'roc_figure', 'history_frame', 'training_curve_figure',
-           'results_table', 'results_dir', 'folder_lock', 'trial_model', 'trial_history', 'RunResult', 'write_figures',
-           'summary_table', 'run_pipeline']
+           'results_table', 'results_dir', 'folder_lock', 'trial_model', 'chosen_model', 'trial_history', 'RunResult',
+           'write_figures', 'summary_table', 'run_pipeline']
 
 # %% ../nbs/06_evaluation.ipynb #87e19691
 def _labels(y, n_classes:int, name:str="y_true") -> np.ndarray:
@@ -264,9 +264,9 @@ from scipy.special import softmax
 
 from .data import class_table, load_beats, split_beats, split_table
 from .features import beat_features
-from .model import predict_logits
+from .model import Ensemble, predict_logits
 from .training import load_model, run_config, save_model, tracking_to, tracking_uri_for
-from .tuning import SEARCH_SPACE, best_trial, storage_url, trials_table, tune
+from .tuning import SEARCH_SPACE, best_trials, storage_url, trials_table, tune
 
 # %% ../nbs/06_evaluation.ipynb #b962719e
 CONV_SPACE = {
@@ -276,9 +276,9 @@ CONV_SPACE = {
     "dropout": {"type": "float", "low": 0.0, "high": 0.3},
 }
 PIPELINES = {
-    "quick": dict(model="linear", trials=3, space=SEARCH_SPACE, n_boot=200),
-    "default": dict(model="conv", trials=4, space=CONV_SPACE, n_boot=1000),
-    "paper": dict(model="linear", trials=20, space=SEARCH_SPACE, n_boot=1000),
+    "quick": dict(model="linear", trials=3, space=SEARCH_SPACE, n_boot=200, ensemble=2),
+    "default": dict(model="conv", trials=6, space=CONV_SPACE, n_boot=1000, ensemble=3),
+    "paper": dict(model="linear", trials=20, space=SEARCH_SPACE, n_boot=1000, ensemble=3),
 }
 
 def results_dir(preset:str="default", split:str="kaggle", out=None) -> Path:
@@ -295,15 +295,21 @@ def folder_lock(folder):
         yield folder
 
 # %% ../nbs/06_evaluation.ipynb #a624ee27
-def trial_model(trial:optuna.trial.FrozenTrial, tracking_uri:str, folder) -> tuple:
-    "Copy the weights of `trial`'s MLflow run into `folder` and load them: the model and the name of its features."
+def trial_model(trial:optuna.trial.FrozenTrial, tracking_uri:str) -> tuple:
+    "The model of `trial`, loaded from the weights in its MLflow run, and the name of its features."
     quiet = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # a bar for two small files is noise
     with tempfile.TemporaryDirectory() as tmp, patch.dict(os.environ, quiet):
         src = mlflow.artifacts.download_artifacts(run_id=trial.user_attrs["mlflow_run_id"], artifact_path="weights", dst_path=tmp,
                                                   tracking_uri=tracking_uri)
-        model, features = load_model(src)
-    save_model(model, folder, features)
-    return model, features
+        return load_model(src)
+
+def chosen_model(trials:list, tracking_uri:str, folder) -> tuple:
+    "The `Ensemble` of `trials`' models (the model itself for one trial), saved into `folder`: the model and the name of its features."
+    models, features = zip(*(trial_model(t, tracking_uri) for t in trials))
+    if len(set(features)) > 1: raise ValueError(f"trials {[t.number for t in trials]} read different features {features}: no ensemble")
+    model = models[0] if len(models) == 1 else Ensemble(list(models)).eval()
+    save_model(model, folder, features[0])
+    return model, features[0]
 
 def trial_history(trial:optuna.trial.FrozenTrial, tracking_uri:str, keys=("train_loss", "val_loss", "val_auroc_macro")) -> pd.DataFrame:
     "Per-epoch `keys` of `trial`'s MLflow run, indexed by epoch."
@@ -320,6 +326,7 @@ class RunResult:
     test_metrics: dict  # test part, which selected the model
     study: optuna.Study
     best: optuna.trial.FrozenTrial
+    members: list       # the trials whose mean prediction is the model, best first
     predictions: dict   # part → (labels, probabilities)
     history: pd.DataFrame
     seconds: float
@@ -366,9 +373,11 @@ def run_pipeline(preset:str="default", split:str="kaggle", out=None, storage:str
             study.enqueue_trial({k: cfg[k] for k in plan["space"] if k in cfg})
         say(f"tuning: study {name!r} in {storage_url(storage, folder)}, MLflow {uri}; {plan['trials']} trials of the {plan['model']} model")
         study = tune(preset, plan["trials"], plan["model"], split, seed, storage, name, uri, folder, workers, space=plan["space"])
-        best = best_trial(study)
-        say(f"chosen: trial {best.number} (test macro AUROC {best.user_attrs['test_auroc_macro']:.4f}) {best.params}")
-        model, features = trial_model(best, uri, folder/"model")
+        members = best_trials(study, plan["ensemble"])
+        best = members[0]
+        say(f"chosen: the mean of trials {', '.join(str(t.number) for t in members)} (test macro AUROC "
+            f"{', '.join(format(t.user_attrs['test_auroc_macro'], '.4f') for t in members)}); the best: {best.params}")
+        model, features = chosen_model(members, uri, folder/"model")
         predictions = {}
         for part in ("test", "holdout"):
             idx = parts[part]
@@ -380,8 +389,8 @@ def run_pipeline(preset:str="default", split:str="kaggle", out=None, storage:str
         np.savez_compressed(folder/"predictions.npz", **{f"{p}_{k}": v for p, (y, pr) in predictions.items() for k, v in (("y", y), ("proba", pr))})
         history = trial_history(best, uri)
         history.to_csv(folder/"history.csv"); trials_table(study).to_csv(folder/"trials.csv", index=False)
-        res = RunResult(folder, read_metrics(folder/"metrics.json"), read_metrics(folder/"test_metrics.json"), study, best, predictions,
-                        history, time.time() - start)
+        res = RunResult(folder, read_metrics(folder/"metrics.json"), read_metrics(folder/"test_metrics.json"), study, best, members,
+                        predictions, history, time.time() - start)
         write_figures(res, split)
         say(f"done: results in {folder}\n{summary_table(res).round(4).to_string()}")
     return res

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_model.ipynb #c8c98bc7
 from __future__ import annotations
-import inspect
+import inspect, math
 
 import lightning as L
 import numpy as np
@@ -16,8 +16,8 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sequential
 from .data import AAMI_CLASSES
 
 # %% auto #0
-__all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'MODELS', 'BeatClassifier', 'Dropout', 'LinearModel', 'GlobalPool', 'conv_block',
-           'ConvModel', 'make_model', 'BeatDataModule', 'predict_logits']
+__all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'MODELS', 'BeatClassifier', 'Dropout', 'LinearModel', 'GlobalPool', 'ResidualBlock',
+           'ConvModel', 'make_model', 'BeatDataModule', 'predict_logits', 'Ensemble']
 
 # %% ../nbs/03_model.ipynb #3c733e00
 NUM_CLASSES = len(AAMI_CLASSES)
@@ -69,20 +69,27 @@ class GlobalPool(nn.Module):
     "Concatenated global average and max over the time axis."
     def forward(self, x): return torch.cat([x.mean(-1), x.amax(-1)], 1)
 
-def conv_block(c_in:int, c_out:int, kernel_size:int) -> list[nn.Module]:
-    "Conv1d → BatchNorm → ReLU → MaxPool(2), the unit `ConvModel` stacks."
-    return [nn.Conv1d(c_in, c_out, kernel_size, padding=kernel_size//2, bias=False), nn.BatchNorm1d(c_out), nn.ReLU(), nn.MaxPool1d(2)]
+class ResidualBlock(nn.Module):
+    "(Conv1d → BatchNorm → ReLU → Conv1d → BatchNorm) + shortcut → ReLU → MaxPool(2), the unit `ConvModel` stacks."
+    def __init__(self, c_in:int, c_out:int, kernel_size:int):
+        super().__init__()
+        conv = lambda a, b: nn.Conv1d(a, b, kernel_size, padding=kernel_size//2, bias=False)
+        self.body = nn.Sequential(conv(c_in, c_out), nn.BatchNorm1d(c_out), nn.ReLU(), conv(c_out, c_out), nn.BatchNorm1d(c_out))
+        self.shortcut = nn.Identity() if c_in == c_out else nn.Sequential(nn.Conv1d(c_in, c_out, 1, bias=False), nn.BatchNorm1d(c_out))
+        self.pool = nn.MaxPool1d(2)
 
-# %% ../nbs/03_model.ipynb #9907b6ef
+    def forward(self, x): return self.pool(F.relu(self.body(x) + self.shortcut(x)))
+
+# %% ../nbs/03_model.ipynb #3f879310
 class ConvModel(BeatClassifier):
-    "1-D CNN: `len(channels)` conv blocks, global average+max pooling, dropout and a linear head."
+    "1-D residual CNN: `len(channels)` residual blocks, global average+max pooling, dropout and a linear head."
     def __init__(self, input_size:int=187, beat_length:int=187, channels:tuple=(32, 64, 64, 128), kernel_size:int=5, dropout:float=0.1,
                  num_classes:int=NUM_CLASSES, learning_rate:float=0.05, momentum:float=0.9, weight_decay:float=5e-4, lr_schedule:str="onecycle"):
         super().__init__()
         if input_size % beat_length: raise ValueError(f"input_size {input_size} is not a whole number of {beat_length}-sample channels")
         self.save_hyperparameters()
         widths = [input_size//beat_length, *channels]
-        blocks = [m for c_in, c_out in zip(widths, widths[1:]) for m in conv_block(c_in, c_out, kernel_size)]
+        blocks = [ResidualBlock(c_in, c_out, kernel_size) for c_in, c_out in zip(widths, widths[1:])]
         self.net = nn.Sequential(nn.Unflatten(1, (widths[0], beat_length)), *blocks, GlobalPool(), Dropout(dropout),
                                  nn.Linear(2*widths[-1], num_classes))
 
@@ -127,3 +134,14 @@ def predict_logits(model:nn.Module, X, batch_size:int=4096) -> np.ndarray:
         X = torch.as_tensor(np.asarray(X, dtype=np.float32))
         return torch.cat([model(X[i:i+batch_size]) for i in range(0, len(X), batch_size)]).numpy()
     finally: model.train(was_training)
+
+# %% ../nbs/03_model.ipynb #f2e40fbc
+class Ensemble(nn.Module):
+    "Classifiers as one model whose logits are the log of their mean class probabilities."
+    def __init__(self, members:list[nn.Module]):
+        super().__init__()
+        if not members: raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x):
+        return torch.stack([m(x).log_softmax(1) for m in self.members]).logsumexp(0) - math.log(len(self.members))

@@ -21,7 +21,7 @@ from .augmentation import DEFAULT_AUGMENT, balance_classes
 from .callbacks import EarlyStoppingRestoreBest, EpochSummary, MetricsCallback, classification_metrics, confusion_figure, plot_early_stopping
 from .data import AAMI_CLASSES, load_beats, split_beats, write_atomically
 from .features import beat_features
-from .model import MODELS, BeatClassifier, BeatDataModule, make_model, predict_logits
+from .model import MODELS, BeatClassifier, BeatDataModule, Ensemble, make_model, predict_logits
 
 # %% auto #0
 __all__ = ['PRESETS', 'RUNS_ENV', 'EXPERIMENT', 'PID_TAG', 'HOST_TAG', 'run_config', 'run_dir_path', 'tracking_uri_for',
@@ -142,23 +142,29 @@ def log_model(model:BeatClassifier, example:np.ndarray):
                                     pip_requirements=[f"torch=={torch.__version__}"])
 
 # %% ../nbs/04b_training.ipynb #4275ae73
-def save_model(model:BeatClassifier, folder, features:str) -> Path:
-    "Write `model`'s weights (`model.pt`, a state dict) and description (`model.json`) into `folder`; the folder."
+def _describe(model:BeatClassifier) -> dict:
+    return {"model": next(k for k, cls in MODELS.items() if type(model) is cls), "hparams": dict(model.hparams)}
+
+def save_model(model:BeatClassifier|Ensemble, folder, features:str) -> Path:
+    "Write `model`'s weights (`model.pt`, a state dict) and description (`model.json`, an `Ensemble` member by member) into `folder`."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    name = next(k for k, cls in MODELS.items() if type(model) is cls)
-    desc = {"model": name, "features": features, "classes": list(AAMI_CLASSES), "hparams": dict(model.hparams), "ecg_nbdev": ecg_nbdev.__version__}
+    desc = {"members": [_describe(m) for m in model.members]} if isinstance(model, Ensemble) else _describe(model)
+    desc |= {"features": features, "classes": list(AAMI_CLASSES), "ecg_nbdev": ecg_nbdev.__version__}
     write_atomically(folder/"model.pt", lambda f: torch.save(model.state_dict(), f))
     write_atomically(folder/"model.json", lambda f: f.write_text(json.dumps(desc, indent=1)))
     return folder
 
-def load_model(folder) -> tuple[BeatClassifier, str]:
+def _build(desc:dict, path:Path) -> BeatClassifier:
+    if desc.get("model") not in MODELS: raise ValueError(f"{path}: model {desc.get('model')!r}, expected one of {', '.join(MODELS)}")
+    return make_model(desc["model"], **desc["hparams"])
+
+def load_model(folder) -> tuple[BeatClassifier|Ensemble, str]:
     "The model saved in `folder` by `save_model`, in evaluation mode, and the name of the features it reads."
     folder = Path(folder)
     for fname in ("model.json", "model.pt"):
         if not (folder/fname).is_file(): raise FileNotFoundError(f"{folder}: no {fname}; expected a folder written by save_model")
     desc = json.loads((folder/"model.json").read_text())
-    if desc.get("model") not in MODELS: raise ValueError(f"{folder/'model.json'}: model {desc.get('model')!r}, expected one of {', '.join(MODELS)}")
-    model = make_model(desc["model"], **desc["hparams"])
+    model = Ensemble([_build(d, folder/"model.json") for d in desc["members"]]) if "members" in desc else _build(desc, folder/"model.json")
     model.load_state_dict(torch.load(folder/"model.pt", weights_only=True))
     return model.eval(), desc["features"]
 
@@ -207,10 +213,10 @@ def _fit(model, data, cfg, seed, callbacks):
         trainer.fit(model, dm)
     return model.cpu().eval()  # evaluation, export and serving run on the CPU whatever trained it
 
-def _record(model, data, stopper, title, features):
+def _record(model, data, stopper, best_score, title, features):
     "Log the early-stopping figure, test and holdout metrics, the test confusion matrix, the weights and the model; the metrics and model URI."
-    mlflow.log_metrics({"best_epoch": stopper.best_epoch, "stop_epoch": stopper.stop_epoch, "best_val_auroc_macro": stopper.best_score})
-    mlflow.log_figure(plot_early_stopping(stopper), "early_stopping.png")
+    mlflow.log_metrics({"best_epoch": stopper.best_epoch, "stop_epoch": stopper.stop_epoch, "best_val_auroc_macro": best_score})
+    mlflow.log_figure(plot_early_stopping(stopper, label="validation loss"), "early_stopping.png")
     logits = {k: predict_logits(model, data[k][0]) for k in ("test", "holdout")}
     metrics = {k: v for part, lg in logits.items() for k, v in classification_metrics(lg, data[part][1], part).items()}
     mlflow.log_metrics(metrics)
@@ -230,7 +236,8 @@ def train(preset:str="quick", model:str="linear", split:str="kaggle", seed:int=0
         L.seed_everything(seed, verbose=False)
         data = run_data(split, seed, cfg["per_class"], cfg["features"], cfg["augment"], data_path)
         net = make_model(model, input_size=data["train"][0].shape[1], **cfg)
-        stopper = EarlyStoppingRestoreBest(patience=cfg["patience"])
+        # the smooth validation loss picks the weights to keep: the AUROC hangs on a few dozen F beats and jumps from epoch to epoch
+        metrics_cb, stopper = MetricsCallback(), EarlyStoppingRestoreBest("val_loss", cfg["patience"], mode="min")
         tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), "ecg_nbdev.version": ecg_nbdev.__version__, **(tags or {}),
                 **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {})}  # a nested run, e.g. a tuning trial under its study
         run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name or f"{model}-{preset}-{split}-{seed}", tags=tags)
@@ -238,11 +245,12 @@ def train(preset:str="quick", model:str="linear", split:str="kaggle", seed:int=0
             model_settings = {k for cls in MODELS.values() for k in inspect.signature(cls).parameters}
             mlflow.log_params({**{k: v for k, v in cfg.items() if k not in model_settings}, **net.hparams,  # what this model was built with
                                "preset": preset, "model": model, "split": split, "seed": seed, **{f"n_{k}": len(v[1]) for k, v in data.items()}})
-            _fit(net, data, cfg, seed, [MetricsCallback(), stopper, *callbacks])
-            metrics, model_uri = _record(net, data, stopper, f"{model}, {split} split, test part", cfg["features"])
+            _fit(net, data, cfg, seed, [metrics_cb, stopper, *callbacks])
+            best_score = next(h["val_auroc_macro"] for h in metrics_cb.history if h["epoch"] == stopper.best_epoch)
+            metrics, model_uri = _record(net, data, stopper, best_score, f"{model}, {split} split, test part", cfg["features"])
             mlflow.end_run("FINISHED")
         except BaseException as e:  # Lightning turns Ctrl-C and SIGTERM into SystemExit
             if isinstance(e, optuna.TrialPruned): mlflow.set_tag("optuna.state", "PRUNED")  # stopped by the tuner, not broken
             mlflow.end_run("KILLED" if isinstance(e, (KeyboardInterrupt, SystemExit, optuna.TrialPruned)) else "FAILED")
             raise
-    return TrainResult(run.info.run_id, net, metrics, stopper.best_epoch, stopper.stop_epoch, uri, model_uri, stopper.best_score, cfg)
+    return TrainResult(run.info.run_id, net, metrics, stopper.best_epoch, stopper.stop_epoch, uri, model_uri, best_score, cfg)

@@ -20,8 +20,8 @@ from .training import EXPERIMENT, PRESETS, open_experiment, process_alive, quiet
 
 # %% auto #0
 __all__ = ['SEARCH_SPACE', 'ORIGINAL_BEST', 'suggest', 'storage_url', 'open_storage', 'setup_lock', 'fail_dead_trials',
-           'study_parent_run', 'TrialCallback', 'objective', 'report_trial', 'finished_trials', 'tune', 'best_trial',
-           'trials_table']
+           'study_parent_run', 'TrialCallback', 'objective', 'report_trial', 'finished_trials', 'tune', 'best_trials',
+           'best_trial', 'trials_table']
 
 # %% ../nbs/05_tuning.ipynb #3db3ffb6
 SEARCH_SPACE = {
@@ -93,7 +93,7 @@ class TrialCallback(PyTorchLightningPruningCallback):
 # %% ../nbs/05_tuning.ipynb #64bbd7e0
 def objective(trial:optuna.Trial, preset:str, model:str, split:str, seed:int, tracking_uri:str, run_dir, parent_run_id:str,
               space:dict=SEARCH_SPACE, **overrides) -> float:
-    "Train one trial's settings; its best validation macro AUROC."
+    "Train one trial's settings; the validation macro AUROC of the weights it keeps."
     trial.set_user_attr("host", socket.gethostname()); trial.set_user_attr("pid", os.getpid())
     params = suggest(trial, space)
     res = train(preset, params.pop("model", model), split, seed, tracking_uri, run_dir, parent_run_id=parent_run_id,
@@ -156,11 +156,15 @@ def tune(preset:str="quick", n_trials:int=20, model:str="linear", split:str="kag
     return optuna.load_study(study_name=study_name, storage=open_storage(url))
 
 # %% ../nbs/05_tuning.ipynb #57e2b96c
-def best_trial(study:optuna.Study, metric:str="test_auroc_macro") -> optuna.trial.FrozenTrial:
-    "The completed trial with the highest `metric` (a trial attribute; test macro AUROC by default)."
+def best_trials(study:optuna.Study, n:int=1, metric:str="test_auroc_macro") -> list[optuna.trial.FrozenTrial]:
+    "The (at most) `n` completed trials with the highest `metric` (a trial attribute; test macro AUROC by default), best first."
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if metric in t.user_attrs]
     if not done: raise ValueError(f"study {study.study_name!r} has no completed trial with {metric!r}")
-    return max(done, key=lambda t: t.user_attrs[metric])
+    return sorted(done, key=lambda t: t.user_attrs[metric], reverse=True)[:n]
+
+def best_trial(study:optuna.Study, metric:str="test_auroc_macro") -> optuna.trial.FrozenTrial:
+    "The completed trial with the highest `metric`."
+    return best_trials(study, 1, metric)[0]
 
 def trials_table(study:optuna.Study) -> pd.DataFrame:
     "One row per trial: number, state, validation AUROC, test AUROC and the parameters."
