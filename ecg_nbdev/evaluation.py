@@ -307,7 +307,7 @@ def chosen_model(trials:list, tracking_uri:str, folder) -> tuple:
     "The `Ensemble` of `trials`' models (the model itself for one trial), saved into `folder`: the model and the name of its features."
     models, features = zip(*(trial_model(t, tracking_uri) for t in trials))
     if len(set(features)) > 1: raise ValueError(f"trials {[t.number for t in trials]} read different features {features}: no ensemble")
-    model = models[0] if len(models) == 1 else Ensemble(list(models)).eval()
+    model = models[0] if len(models) == 1 else Ensemble(list(models))
     save_model(model, folder, features[0])
     return model, features[0]
 

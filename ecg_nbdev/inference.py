@@ -41,13 +41,11 @@ def probability_net(net, features:str="cwt"):
 # %% ../nbs/07_inference.ipynb #f1fb401b
 def load_predictor(folder):
     "The model saved in `folder` by `save_model` as `probability_net`: raw beats in, class probabilities out."
-    from ecg_nbdev.model import Ensemble
     from ecg_nbdev.training import load_model  # Lightning and MLflow load only when a model does
     try: model, features = load_model(folder)
     except FileNotFoundError as e: raise DataError(str(e)) from e
     except Exception as e: raise DataError(f"model {folder}: cannot be loaded: {type(e).__name__}: {e}") from e
-    net = Ensemble([m.net for m in model.members]) if isinstance(model, Ensemble) else model.net  # the plain networks, no Lightning around them
-    return probability_net(net, features)
+    return probability_net(model, features)
 
 # %% ../nbs/07_inference.ipynb #209a7b10
 def predict_proba(net, X, batch_size:int=1024, progress:bool|None=False) -> np.ndarray:
