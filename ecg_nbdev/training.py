@@ -213,10 +213,10 @@ def _fit(model, data, cfg, seed, callbacks):
         trainer.fit(model, dm)
     return model.cpu().eval()  # evaluation, export and serving run on the CPU whatever trained it
 
-def _record(model, data, stopper, best_score, title, features):
+def _record(model, data, stopper, title, features):
     "Log the early-stopping figure, test and holdout metrics, the test confusion matrix, the weights and the model; the metrics and model URI."
-    mlflow.log_metrics({"best_epoch": stopper.best_epoch, "stop_epoch": stopper.stop_epoch, "best_val_auroc_macro": best_score})
-    mlflow.log_figure(plot_early_stopping(stopper, label="validation loss"), "early_stopping.png")
+    mlflow.log_metrics({"best_epoch": stopper.best_epoch, "stop_epoch": stopper.stop_epoch, "best_val_auroc_macro": stopper.best_score})
+    mlflow.log_figure(plot_early_stopping(stopper), "early_stopping.png")
     logits = {k: predict_logits(model, data[k][0]) for k in ("test", "holdout")}
     metrics = {k: v for part, lg in logits.items() for k, v in classification_metrics(lg, data[part][1], part).items()}
     mlflow.log_metrics(metrics)
@@ -236,8 +236,9 @@ def train(preset:str="quick", model:str="linear", split:str="kaggle", seed:int=0
         L.seed_everything(seed, verbose=False)
         data = run_data(split, seed, cfg["per_class"], cfg["features"], cfg["augment"], data_path)
         net = make_model(model, input_size=data["train"][0].shape[1], **cfg)
-        # the smooth validation loss picks the weights to keep: the AUROC hangs on a few dozen F beats and jumps from epoch to epoch
-        metrics_cb, stopper = MetricsCallback(), EarlyStoppingRestoreBest("val_loss", cfg["patience"], mode="min")
+        # the weights kept are judged by the score the study maximises; the validation loss stays flat through the second half
+        # of a one-cycle schedule, and its noisy minimum can fall at the peak learning rate
+        metrics_cb, stopper = MetricsCallback(), EarlyStoppingRestoreBest("val_auroc_macro", cfg["patience"], mode="max")
         tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), "ecg_nbdev.version": ecg_nbdev.__version__, **(tags or {}),
                 **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {})}  # a nested run, e.g. a tuning trial under its study
         run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name or f"{model}-{preset}-{split}-{seed}", tags=tags)
@@ -246,11 +247,10 @@ def train(preset:str="quick", model:str="linear", split:str="kaggle", seed:int=0
             mlflow.log_params({**{k: v for k, v in cfg.items() if k not in model_settings}, **net.hparams,  # what this model was built with
                                "preset": preset, "model": model, "split": split, "seed": seed, **{f"n_{k}": len(v[1]) for k, v in data.items()}})
             _fit(net, data, cfg, seed, [metrics_cb, stopper, *callbacks])
-            best_score = next(h["val_auroc_macro"] for h in metrics_cb.history if h["epoch"] == stopper.best_epoch)
-            metrics, model_uri = _record(net, data, stopper, best_score, f"{model}, {split} split, test part", cfg["features"])
+            metrics, model_uri = _record(net, data, stopper, f"{model}, {split} split, test part", cfg["features"])
             mlflow.end_run("FINISHED")
         except BaseException as e:  # Lightning turns Ctrl-C and SIGTERM into SystemExit
             if isinstance(e, optuna.TrialPruned): mlflow.set_tag("optuna.state", "PRUNED")  # stopped by the tuner, not broken
             mlflow.end_run("KILLED" if isinstance(e, (KeyboardInterrupt, SystemExit, optuna.TrialPruned)) else "FAILED")
             raise
-    return TrainResult(run.info.run_id, net, metrics, stopper.best_epoch, stopper.stop_epoch, uri, model_uri, best_score, cfg)
+    return TrainResult(run.info.run_id, net, metrics, stopper.best_epoch, stopper.stop_epoch, uri, model_uri, stopper.best_score, cfg)
