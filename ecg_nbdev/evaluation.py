@@ -19,8 +19,8 @@ from .data import AAMI_CLASSES, SPLITS, write_atomically
 __all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'PUBLISHED', 'CONV_SPACE', 'PIPELINES', 'confusion_counts',
            'class_rates', 'ovr_auroc', 'metric_keys', 'metric_arrays', 'bootstrap_weights', 'evaluate', 'metrics_table',
            'check_metrics', 'write_metrics', 'read_metrics', 'roc_figure', 'history_frame', 'training_curve_figure',
-           'results_table', 'results_dir', 'folder_lock', 'trial_model', 'chosen_model', 'trial_history', 'RunResult',
-           'write_figures', 'summary_table', 'run_pipeline']
+           'results_table', 'shown', 'results_dir', 'folder_lock', 'trial_model', 'chosen_model', 'trial_history',
+           'RunResult', 'write_figures', 'summary_table', 'run_pipeline']
 
 # %% ../nbs/06_evaluation.ipynb #87e19691
 def _labels(y, n_classes:int, name:str="y_true") -> np.ndarray:
@@ -252,6 +252,10 @@ def results_table(result:dict, split:str) -> pd.DataFrame:
     keys = list(dict.fromkeys(k for m in sources.values() for k in m))
     ours = metrics_table(result).loc[keys, ["value", "low", "high"]].rename(columns={"value": "ours"})
     return ours.join(pd.DataFrame({name: [m.get(k, np.nan) for k in keys] for name, m in sources.items()}, index=keys))
+
+def shown(table:pd.DataFrame, digits:int=4) -> pd.DataFrame:
+    "`table` rounded to `digits` for reading, with a dash where a source reports nothing."
+    return table.map(lambda v: "—" if pd.isna(v) else f"{v:.{digits}f}")
 
 # %% ../nbs/06_evaluation.ipynb #bdc50a96
 import contextlib, fcntl, shutil, sys, tempfile, time
