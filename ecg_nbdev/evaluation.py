@@ -329,11 +329,13 @@ class RunResult:
     metrics: dict       # holdout, as in metrics.json
     test_metrics: dict  # test part, which selected the model
     study: optuna.Study
-    best: optuna.trial.FrozenTrial
     members: list       # the trials whose mean prediction is the model, best first
     predictions: dict   # part → (labels, probabilities)
     history: pd.DataFrame
     seconds: float
+
+    @property
+    def best(self) -> optuna.trial.FrozenTrial: return self.members[0]
 
 def _save_figure(fig, path:Path):
     write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight"))
@@ -393,7 +395,7 @@ def run_pipeline(preset:str="default", split:str="kaggle", out=None, storage:str
         np.savez_compressed(folder/"predictions.npz", **{f"{p}_{k}": v for p, (y, pr) in predictions.items() for k, v in (("y", y), ("proba", pr))})
         history = trial_history(best, uri)
         history.to_csv(folder/"history.csv"); trials_table(study).to_csv(folder/"trials.csv", index=False)
-        res = RunResult(folder, read_metrics(folder/"metrics.json"), read_metrics(folder/"test_metrics.json"), study, best, members,
+        res = RunResult(folder, read_metrics(folder/"metrics.json"), read_metrics(folder/"test_metrics.json"), study, members,
                         predictions, history, time.time() - start)
         write_figures(res, split)
         say(f"done: results in {folder}\n{summary_table(res).round(4).to_string()}")

@@ -238,7 +238,7 @@ def train(preset:str="quick", model:str="linear", split:str="kaggle", seed:int=0
         net = make_model(model, input_size=data["train"][0].shape[1], **cfg)
         # the weights kept are judged by the score the study maximises; the validation loss stays flat through the second half
         # of a one-cycle schedule, and its noisy minimum can fall at the peak learning rate
-        metrics_cb, stopper = MetricsCallback(), EarlyStoppingRestoreBest("val_auroc_macro", cfg["patience"], mode="max")
+        stopper = EarlyStoppingRestoreBest("val_auroc_macro", cfg["patience"], mode="max")
         tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), "ecg_nbdev.version": ecg_nbdev.__version__, **(tags or {}),
                 **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {})}  # a nested run, e.g. a tuning trial under its study
         run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name or f"{model}-{preset}-{split}-{seed}", tags=tags)
@@ -246,7 +246,7 @@ def train(preset:str="quick", model:str="linear", split:str="kaggle", seed:int=0
             model_settings = {k for cls in MODELS.values() for k in inspect.signature(cls).parameters}
             mlflow.log_params({**{k: v for k, v in cfg.items() if k not in model_settings}, **net.hparams,  # what this model was built with
                                "preset": preset, "model": model, "split": split, "seed": seed, **{f"n_{k}": len(v[1]) for k, v in data.items()}})
-            _fit(net, data, cfg, seed, [metrics_cb, stopper, *callbacks])
+            _fit(net, data, cfg, seed, [MetricsCallback(), stopper, *callbacks])
             metrics, model_uri = _record(net, data, stopper, f"{model}, {split} split, test part", cfg["features"])
             mlflow.end_run("FINISHED")
         except BaseException as e:  # Lightning turns Ctrl-C and SIGTERM into SystemExit
