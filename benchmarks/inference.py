@@ -12,11 +12,11 @@ import numpy as np
 import torch
 import wfdb
 
+from ecg_nbdev.core import run_config
 from ecg_nbdev.data import find_mitdb, load_beats
-from ecg_nbdev.inference import (export_onnx, load_predictor, onnx_proba, onnx_session, predict_proba, prediction_frame, probability_net,
-                                 wfdb_beats, write_predictions)
-from ecg_nbdev.model import make_model
-from ecg_nbdev.training import run_config
+from ecg_nbdev.inference import (export_onnx, load_predictor, onnx_proba, onnx_session, predict_proba, prediction_frame, wfdb_beats,
+                                 write_predictions)
+from ecg_nbdev.model import make_model, probability_net
 
 N_SINGLE = 2_000     # one-beat calls timed
 N_BATCHED = 20_480   # beats timed in batches

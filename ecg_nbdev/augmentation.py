@@ -15,21 +15,29 @@ __all__ = ['AUGMENTATIONS', 'check_rng', 'signal_length', 'graft', 'temporal_shi
            'augment_beats', 'balance_classes']
 
 # %% ../nbs/03_augmentation.ipynb #07c5ef55
-def check_rng(rng) -> np.random.Generator:
+def check_rng(
+    rng,  # the generator a function draws from
+) -> np.random.Generator:
     "`rng` if it is a `numpy.random.Generator`, else a TypeError: the global random state is never used."
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, e.g. np.random.default_rng(0), got {type(rng).__name__}")
     return rng
 
 # %% ../nbs/03_augmentation.ipynb #b5a7b7b0
-def signal_length(x) -> np.ndarray:
+def signal_length(
+    x,  # beats, zero-padded at the end
+) -> np.ndarray:
     "One past the last non-zero sample of each row of `x`: where a beat's zero padding starts."
     nonzero = np.asarray(x) != 0
     return np.where(nonzero.any(1), nonzero.shape[1] - nonzero[:, ::-1].argmax(1), 0)
 
 # %% ../nbs/03_augmentation.ipynb #ba8b2ade
-def graft(a, b, rng) -> np.ndarray:
-    "Beats joining `a[i]` and `b[i]` at a random split point per pair, inside both signals: samples before it from `a`, the rest from `b`."
+def graft(
+    a,  # beats `(n, 187)`, the first part of each graft
+    b,  # beats `(n, 187)`, the rest
+    rng,  # a `numpy.random.Generator`
+) -> np.ndarray:
+    "Beats joining `a[i]` and `b[i]` at a random point inside both signals: `a` before it, `b` from it on."
     a, b = check_beats(a), check_beats(b)
     if a.shape != b.shape: raise ValueError(f"a and b must hold as many beats, got {a.shape} and {b.shape}")
     shorter = np.minimum(signal_length(a), signal_length(b))
@@ -37,8 +45,12 @@ def graft(a, b, rng) -> np.ndarray:
     return np.where(np.arange(a.shape[1]) < split[:, None], a, b)
 
 # %% ../nbs/03_augmentation.ipynb #734f4943
-def temporal_shift(x, max_shift:int, rng) -> np.ndarray:
-    "Beats `x` each moved by a random whole number of samples in [-`max_shift`, `max_shift`], the gap filled with the edge value."
+def temporal_shift(
+    x,  # beats `(n, 187)`
+    max_shift:int,  # the largest shift, in samples, either way
+    rng,  # a `numpy.random.Generator`
+) -> np.ndarray:
+    "Beats `x` each moved by a random whole number of samples, up to `max_shift` either way, the gap filled with the edge value."
     x = check_beats(x)
     shift = check_rng(rng).integers(-max_shift, max_shift + 1, size=len(x))
     padded = np.pad(x, ((0, 0), (max_shift, max_shift)), mode="edge")  # the gap takes the nearest real value
@@ -46,13 +58,22 @@ def temporal_shift(x, max_shift:int, rng) -> np.ndarray:
     return windows[np.arange(len(x)), max_shift - shift]  # a positive shift moves the beat later
 
 # %% ../nbs/03_augmentation.ipynb #d581359a
-def amplitude_shift(x, max_shift:float, rng) -> np.ndarray:
+def amplitude_shift(
+    x,  # beats `(n, 187)`
+    max_shift:float,  # the largest offset, either way
+    rng,  # a `numpy.random.Generator`
+) -> np.ndarray:
     "Beats `x` each moved up or down by a random offset in [-`max_shift`, `max_shift`], clipped to [0, 1]."
     x = check_beats(x)
     offset = check_rng(rng).uniform(-max_shift, max_shift, size=(len(x), 1)).astype(np.float32)
     return np.clip(x + offset, 0, 1)
 
-def multiplicative_noise(x, scale:float, rng) -> np.ndarray:
+# %% ../nbs/03_augmentation.ipynb #32e9f011
+def multiplicative_noise(
+    x,  # beats `(n, 187)`
+    scale:float,  # the standard deviation of the noise
+    rng,  # a `numpy.random.Generator`
+) -> np.ndarray:
     "Beats `x` with every sample multiplied by 1 + N(0, `scale`) noise, clipped to [0, 1]."
     x = check_beats(x)
     noise = 1 + np.float32(scale)*check_rng(rng).standard_normal(x.shape, dtype=np.float32)
@@ -61,7 +82,11 @@ def multiplicative_noise(x, scale:float, rng) -> np.ndarray:
 # %% ../nbs/03_augmentation.ipynb #a3152018
 AUGMENTATIONS = {"temporal_shift": temporal_shift, "amplitude_shift": amplitude_shift, "multiplicative_noise": multiplicative_noise}
 
-def augment_beats(x, augment:dict, rng) -> np.ndarray:
+def augment_beats(
+    x,  # beats `(n, 187)`
+    augment:dict,  # augmentation name → its parameter, applied in order
+    rng,  # a `numpy.random.Generator`
+) -> np.ndarray:
     "Beats `x` passed through each augmentation named in `augment` (name → parameter), in order."
     if unknown := [k for k in augment if k not in AUGMENTATIONS]:
         raise ValueError(f"unknown augmentation {unknown[0]!r}: expected one of {', '.join(AUGMENTATIONS)}")
@@ -70,11 +95,18 @@ def augment_beats(x, augment:dict, rng) -> np.ndarray:
     return x
 
 # %% ../nbs/03_augmentation.ipynb #3ae40da6
-def balance_classes(X, y, per_class:int, rng, augment:dict=DEFAULT_AUGMENT) -> tuple[np.ndarray, np.ndarray]:
-    "A shuffled training set with `per_class` beats of each class in `y`: common classes down-sampled, rare ones topped up with grafted, augmented beats."
+def balance_classes(
+    X,  # training beats `(n, 187)`
+    y,  # their classes
+    per_class:int,  # beats of each class in the result
+    rng,  # a `numpy.random.Generator`, the only source of randomness
+    augment:dict=DEFAULT_AUGMENT,  # augmentation name → parameter, applied in order to the grafted beats
+) -> tuple[np.ndarray, np.ndarray]:
+    "A shuffled training set with `per_class` beats of each class in `y`: common ones down-sampled, rare ones topped up."
     X, y = check_beats(X), np.asarray(y)
     if y.shape != (len(X),): raise ValueError(f"labels must have shape ({len(X)},), one per beat, got {y.shape}")
-    if not isinstance(per_class, (int, np.integer)) or per_class < 1: raise ValueError(f"per_class must be a positive whole number, got {per_class}")
+    if not isinstance(per_class, (int, np.integer)) or per_class < 1:
+        raise ValueError(f"per_class must be a positive whole number, got {per_class}")
     check_rng(rng)
     keep, pairs = [], []
     for c in np.unique(y):

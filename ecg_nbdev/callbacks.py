@@ -6,17 +6,15 @@
 from __future__ import annotations
 import time
 
-import lightning as L
 import matplotlib.pyplot as plt
 import mlflow
-import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassAUROC, MulticlassF1Score
 
-from .data import AAMI_CLASSES
+from .core import AAMI_CLASSES
 from .model import NUM_CLASSES
 
 # %% auto #0
@@ -24,27 +22,39 @@ __all__ = ['beat_metrics', 'metric_values', 'classification_metrics', 'MetricsCa
            'plot_early_stopping', 'EpochSummary']
 
 # %% ../nbs/06_callbacks.ipynb #a13c1abd
-def beat_metrics(num_classes:int=NUM_CLASSES) -> MetricCollection:
+def beat_metrics(
+    num_classes:int=NUM_CLASSES,  # classes of the logits
+) -> MetricCollection:
     "The classification metrics of every epoch and of the final evaluation, as one torchmetrics collection."
     return MetricCollection({"macro_auroc": MulticlassAUROC(num_classes, average="macro"),
                              "macro_f1": MulticlassF1Score(num_classes, average="macro"),
                              "macro_accuracy": MulticlassAccuracy(num_classes, average="macro"),
                              "micro_accuracy": MulticlassAccuracy(num_classes, average="micro"),
-                             "acc": MulticlassAccuracy(num_classes, average="none")})
+                             "se": MulticlassAccuracy(num_classes, average="none")})  # per class: the sensitivity
 
-def metric_values(metrics:MetricCollection, loss:MeanMetric, prefix:str, class_names=AAMI_CLASSES) -> dict[str, float]:
-    "Flat `{prefix}_{name}: value` dict of what `metrics` and `loss` accumulated, per-class sensitivity as `{prefix}_se_{class}`; both are reset."
+# %% ../nbs/06_callbacks.ipynb #74f29870
+def metric_values(
+    metrics:MetricCollection,  # a `beat_metrics` collection that has seen an epoch's logits
+    loss:MeanMetric,  # the epoch's mean loss
+    prefix:str,  # the part measured: train, val, test or holdout
+    class_names=AAMI_CLASSES,  # the classes, in label order
+) -> dict[str, float]:
+    "Flat `{prefix}_{name}: value` dict of what `metrics` and `loss` accumulated, Se as `{prefix}_se_{class}`; resets both."
     values = {k: v for k, v in metrics.compute().items()}
-    per_class = values.pop("acc")
+    per_class = values.pop("se")
     out = {f"{prefix}_{k}": float(v) for k, v in values.items()}
-    out.update({f"{prefix}_se_{c}": float(v) for c, v in zip(class_names, per_class)})  # per-class accuracy is the sensitivity
+    out.update({f"{prefix}_se_{c}": float(v) for c, v in zip(class_names, per_class)})
     out[f"{prefix}_loss"] = float(loss.compute())
     metrics.reset(); loss.reset()
     return out
 
 # %% ../nbs/06_callbacks.ipynb #82d2a220
-def classification_metrics(logits, target, prefix:str="test") -> dict[str, float]:
-    "The epoch metrics (AUROC, F1, accuracies, cross-entropy) of whole arrays of `logits` and integer `target`s."
+def classification_metrics(
+    logits,  # `(n, K)` logits, any array-like
+    target,  # `(n,)` true class indices
+    prefix:str="test",  # the part measured, the keys' prefix
+) -> dict[str, float]:
+    "The epoch metrics (AUROC, F1, accuracies, per-class Se, cross-entropy) of whole arrays of `logits` and `target`s."
     logits, target = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(target, dtype=torch.int64)
     metrics, loss = beat_metrics(logits.shape[1]), MeanMetric()
     metrics.update(logits, target); loss.update(F.cross_entropy(logits, target))
@@ -52,10 +62,14 @@ def classification_metrics(logits, target, prefix:str="test") -> dict[str, float
 
 # %% ../nbs/06_callbacks.ipynb #b1586809
 class MetricsCallback(Callback):
-    "Per-epoch train and validation metrics accumulated from the step outputs, logged to the active MLflow run with the epoch as step."
-    def __init__(self, num_classes:int=NUM_CLASSES):
+    "Per-epoch train and validation metrics from the step outputs, logged to the active MLflow run with the epoch as step."
+    def __init__(self,
+                 num_classes:int=NUM_CLASSES):  # classes of the model's logits
         self.stages = {s: (beat_metrics(num_classes), MeanMetric()) for s in ("train", "val")}
         self.history, self._val = [], {}
+
+    def on_fit_start(self, trainer, pl_module):
+        for metrics, loss in self.stages.values(): metrics.to(pl_module.device); loss.to(pl_module.device)  # where the logits are: a GPU too
 
     def _update(self, stage, outputs):
         metrics, loss = self.stages[stage]
@@ -82,7 +96,11 @@ class MetricsCallback(Callback):
 # %% ../nbs/06_callbacks.ipynb #f7f484c5
 class EarlyStoppingRestoreBest(Callback):
     "Stop when `monitor` has not improved for `patience` epochs, then load the best epoch's weights back from memory."
-    def __init__(self, monitor:str="val_macro_auroc", patience:int=5, mode:str="max", min_delta:float=0.0):
+    def __init__(self,
+                 monitor:str="val_macro_auroc",  # the logged metric that decides
+                 patience:int=5,  # epochs without improvement before stopping
+                 mode:str="max",  # `max` if higher is better, `min` if lower is
+                 min_delta:float=0.0):  # the least change that counts as an improvement
         if mode not in ("max", "min"): raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
         self.monitor, self.patience, self.mode, self.min_delta = monitor, patience, mode, min_delta
         self.scores, self.best_score, self.best_epoch, self.stop_epoch, self.stopped_early = {}, None, None, None, False
@@ -90,7 +108,8 @@ class EarlyStoppingRestoreBest(Callback):
 
     def _improved(self, score):
         if self.best_score is None: return True
-        return score > self.best_score + self.min_delta if self.mode == "max" else score < self.best_score - self.min_delta
+        if self.mode == "max": return score > self.best_score + self.min_delta
+        return score < self.best_score - self.min_delta
 
     def on_validation_end(self, trainer, pl_module):
         if trainer.sanity_checking: return
@@ -108,13 +127,19 @@ class EarlyStoppingRestoreBest(Callback):
         if self.best_state is not None: pl_module.load_state_dict(self.best_state)
 
 # %% ../nbs/06_callbacks.ipynb #6adba0d4
-def plot_early_stopping(stopper:EarlyStoppingRestoreBest, ax=None, label:str="validation macro AUROC"):
+def plot_early_stopping(
+    stopper:EarlyStoppingRestoreBest,  # the callback, after training
+    ax=None,  # a matplotlib axis to draw on; None makes a figure
+    label:str="validation macro AUROC",  # what `stopper` monitored, for the axis and legend
+) -> plt.Figure:
     "Monitored score per epoch with the stopping epoch and the restored (best) epoch marked."
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.5))
     epochs, scores = zip(*sorted(stopper.scores.items()))
     ax.plot(epochs, scores, "o-", ms=3, label=label)
-    ax.axvline(stopper.stop_epoch, color="tab:red", ls="--", label=f"{'stopped' if stopper.stopped_early else 'last epoch'} (epoch {stopper.stop_epoch})")
-    ax.plot([stopper.best_epoch], [stopper.best_score], "*", color="tab:green", ms=14, label=f"restored (epoch {stopper.best_epoch})")
+    stopped = f"{'stopped' if stopper.stopped_early else 'last epoch'} (epoch {stopper.stop_epoch})"
+    ax.axvline(stopper.stop_epoch, color="tab:red", ls="--", label=stopped)
+    ax.plot([stopper.best_epoch], [stopper.best_score], "*", color="tab:green", ms=14,
+            label=f"restored (epoch {stopper.best_epoch})")
     ax.set_xlabel("epoch"); ax.set_ylabel(label); ax.legend(loc="lower right")
     return ax.figure
 
@@ -124,8 +149,8 @@ class EpochSummary(Callback):
     def on_train_epoch_start(self, trainer, pl_module): self._start = time.perf_counter()
     def on_train_epoch_end(self, trainer, pl_module):
         m = {k: float(v) for k, v in trainer.callback_metrics.items()}
-        shown = [("train_loss", "train loss"), ("val_loss", "val loss"), ("val_macro_auroc", "val AUROC"), ("val_macro_f1", "val F1"),
-                 ("val_micro_accuracy", "val acc")]
+        shown = [("train_loss", "train loss"), ("val_loss", "val loss"), ("val_macro_auroc", "val AUROC"),
+                 ("val_macro_f1", "val F1"), ("val_micro_accuracy", "val acc")]
         parts = [f"{name} {m[k]:.4f}" for k, name in shown if k in m]
-        print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  " + "  ".join(parts) + f"  {time.perf_counter() - self._start:.1f} s",
-              flush=True)  # a log file or pipe shows each epoch as it ends
+        print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  " + "  ".join(parts)
+              + f"  {time.perf_counter() - self._start:.1f} s", flush=True)  # a log or pipe shows each epoch as it ends

@@ -20,8 +20,9 @@ __all__ = ['data_command', 'train_command', 'tune_command', 'run_command', 'pars
 # %% ../nbs/12_cli.ipynb #8391da88
 def data_command(args):
     "Write the split's two Kaggle-format CSV files into `args.out` and print their class counts."
-    files = write_kaggle_split(args.out, split=args.split, path=args.data, seed=args.seed)
-    counts = {str(f): np.bincount(read_kaggle_csv(f)[1], minlength=len(AAMI_CLASSES)) for f in files.values()}  # counted from the files as written
+    files = write_kaggle_split(out=args.out, split=args.split, path=args.data, seed=args.seed)
+    # counted from the files as written, not from the beats that went in
+    counts = {str(f): np.bincount(read_kaggle_csv(f)[1], minlength=len(AAMI_CLASSES)) for f in files.values()}
     table = pd.DataFrame(counts, index=list(AAMI_CLASSES)).T
     print(table.assign(total=table.sum(axis=1)).to_string())
 
@@ -29,29 +30,33 @@ def data_command(args):
 def train_command(args):
     "Train one model at a preset and print where it was recorded and its test metrics."
     from ecg_nbdev.training import train  # torch and Lightning load only for the commands that need them
-    res = train(args.preset, args.model, split=args.split, seed=args.seed, tracking_uri=args.tracking_uri, run_dir=args.runs,
-                data_path=args.data)
-    print(f"MLflow run {res.run_id} in {res.tracking_uri}\nmodel: {res.model_uri}\nbest epoch {res.best_epoch}, stopped at epoch {res.stop_epoch}")
+    res = train(preset=args.preset, model=args.model, split=args.split, seed=args.seed, tracking_uri=args.tracking_uri,
+                run_dir=args.runs, data_path=args.data)
+    print(f"MLflow run {res.run_id} in {res.tracking_uri}\nmodel: {res.model_uri}\n"
+          f"best epoch {res.best_epoch}, stopped at epoch {res.stop_epoch}")
     print("\n".join(f"{k:24s} {v:.4f}" for k, v in res.metrics.items() if k.startswith("test_") and isinstance(v, float)))
 
 # %% ../nbs/12_cli.ipynb #9a2403db
 def tune_command(args):
     "Run (or continue) an Optuna study and print its trials and the best one."
     from ecg_nbdev.tuning import best_trial, trials_table, tune
-    study = tune(args.preset, n_trials=args.trials, model=args.model, split=args.split, seed=args.seed, storage=args.storage,
-                 study_name=args.study_name, tracking_uri=args.tracking_uri, run_dir=args.runs, workers=args.workers)
+    study = tune(preset=args.preset, n_trials=args.trials, model=args.model, split=args.split, seed=args.seed,
+                 storage=args.storage, study_name=args.study_name, tracking_uri=args.tracking_uri, run_dir=args.runs,
+                 workers=args.workers)
     print(trials_table(study).to_string(index=False))
     best = best_trial(study)
-    print(f"\nbest trial by test macro AUROC: #{best.number} {best.params} (val {best.value:.4f}, test {best.user_attrs['test_macro_auroc']:.4f})")
+    print(f"\nbest trial by test macro AUROC: #{best.number} {best.params} "
+          f"(val {best.value:.4f}, test {best.user_attrs['test_macro_auroc']:.4f})")
 
 # %% ../nbs/12_cli.ipynb #d3fe4294
 def run_command(args):
     "The main job: data → tune → select → evaluate on the holdout → results folder, then where everything is."
     from ecg_nbdev.pipeline import run_pipeline
-    res = run_pipeline(args.preset, split=args.split, out=args.out, storage=args.storage, tracking_uri=args.tracking_uri, seed=args.seed,
-                       workers=args.workers, data_path=args.data)
+    res = run_pipeline(preset=args.preset, split=args.split, out=args.out, storage=args.storage,
+                       tracking_uri=args.tracking_uri, seed=args.seed, workers=args.workers, data_path=args.data)
     print(f"\nmetrics: {res.folder/'metrics.json'}  figures: {res.folder/'figures'}  model: {res.folder/'model'}\n"
-          f"browse: mlflow ui --backend-store-uri sqlite:///{res.folder/'mlflow.db'}  |  optuna-dashboard sqlite:///{res.folder/'optuna.db'}")
+          f"browse: mlflow ui --backend-store-uri sqlite:///{res.folder/'mlflow.db'}  |  "
+          f"optuna-dashboard sqlite:///{res.folder/'optuna.db'}")
 
 # %% ../nbs/12_cli.ipynb #e884cf10
 def parser() -> argparse.ArgumentParser:

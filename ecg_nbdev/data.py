@@ -18,7 +18,7 @@ import ecg_nbdev
 from .core import DataError, AAMI_CLASSES, write_atomically
 
 # %% auto #0
-__all__ = ['MITDB_RECORDS', 'DATA_ENV', 'CACHE_ENV', 'PROJECT_ROOT', 'SHARED_MITDB', 'AAMI_MAP', 'BYTES_PER_SAMPLE',
+__all__ = ['MITDB_RECORDS', 'DATA_ENV', 'CACHE_ENV', 'PROJECT_ROOT', 'SHARED_MITDB', 'BYTES_PER_SAMPLE', 'AAMI_MAP',
            'BEAT_PARAMS', 'BUILD_VERSION', 'KAGGLE_TOTALS', 'DS1', 'DS2', 'PACED', 'SPLITS', 'PARTS', 'cache_dir',
            'missing_files', 'download_mitdb', 'find_mitdb', 'check_dat_size', 'read_wfdb', 'read_record',
            'extract_beats', 'record_beats', 'build_beats', 'load_beats', 'class_table', 'split_beats', 'split_table',
@@ -45,7 +45,9 @@ def missing_files(folder) -> list[str]:
     return [f"{r}.{ext}" for r in MITDB_RECORDS for ext in ("hea", "dat", "atr") if not (folder/f"{r}.{ext}").is_file()]
 
 # %% ../nbs/01_data.ipynb #b8a709ac
-def download_mitdb(dest) -> Path:
+def download_mitdb(
+    dest,  # the folder the records end up in; replaced when it exists
+) -> Path:
     "Download MIT-BIH from PhysioNet with `wfdb` into `dest`, whole or not at all."
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -59,12 +61,16 @@ def download_mitdb(dest) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/01_data.ipynb #1d39cf46
-def find_mitdb(path=None, download:bool=True) -> Path:
-    "The folder holding the MIT-BIH records: `path`, else `$ECG_NBDEV_DATA`, else `../shared/data/mitdb`, else the cache, else a download."
+def find_mitdb(
+    path=None,  # the folder of the records; when given (or `$ECG_NBDEV_DATA` is set), it is the only place looked at
+    download:bool=True,  # download from PhysioNet into the cache when no copy is found
+) -> Path:
+    "The folder holding the MIT-BIH records: `path`, `$ECG_NBDEV_DATA`, `../shared/data/mitdb`, the cache, else a download."
     for given, what in ((path, "the path given"), (os.environ.get(DATA_ENV), f"${DATA_ENV}")):
         if given:  # an explicit choice is never silently replaced by another copy
             if missing := missing_files(given):
-                raise DataError(f"MIT-BIH database not found at {given} ({what}): {len(missing)} of 144 record files missing, e.g. {missing[0]}")
+                raise DataError(f"MIT-BIH database not found at {given} ({what}): "
+                                f"{len(missing)} of 144 record files missing, e.g. {missing[0]}")
             return Path(given)
     looked = [SHARED_MITDB, cache_dir()/"mitdb"]
     for folder in looked:
@@ -73,18 +79,18 @@ def find_mitdb(path=None, download:bool=True) -> Path:
     if download:
         try: return download_mitdb(cache_dir()/"mitdb")
         except Exception as e: why = f"download from PhysioNet failed: {type(e).__name__}: {e}"
-    places = "\n".join(f"  - {p}" for p in [f"the path argument (none given)", f"${DATA_ENV} (not set)", *looked])
+    places = "\n".join(f"  - {p}" for p in ["the path argument (none given)", f"${DATA_ENV} (not set)", *looked])
     raise DataError(f"MIT-BIH Arrhythmia Database not found. Looked in:\n{places}\nand {why}.\n"
                     f"Get it from https://physionet.org/content/mitdb/1.0.0/ (e.g. `wfdb.dl_database('mitdb', DIR)`) "
                     f"and pass its folder as `path` or set ${DATA_ENV}.")
 
-# %% ../nbs/01_data.ipynb #c508d913
-AAMI_MAP = {**dict.fromkeys("NLRej", "N"), **dict.fromkeys("AaJS", "S"), **dict.fromkeys("VE", "V"), "F": "F", **dict.fromkeys("/fQ", "Q")}
-
 # %% ../nbs/01_data.ipynb #c6cd9abb
 BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4/3, "311": 4/3}
 
-def check_dat_size(name, folder):
+def check_dat_size(
+    name,  # the record's name, e.g. "100"
+    folder,  # the folder holding its `.hea` and signal files
+):
     "Refuse record `name` when its signal file is shorter than its header promises."
     hea = wfdb.rdheader(str(Path(folder)/str(name)))
     for file in dict.fromkeys(hea.file_name or []):  # a header without signals has no signal file
@@ -96,8 +102,11 @@ def check_dat_size(name, folder):
                             f"{hea.sig_len:,} samples of {len(fmts)} signals in format {fmts[0]} need {want:,}")
 
 # %% ../nbs/01_data.ipynb #847bed0f
-def read_wfdb(base, atr:bool|None=True) -> tuple[wfdb.Record, int, wfdb.Annotation | None]:
-    "WFDB record `base` (its path without extension) in digital units, checksum-verified; the index of its upper lead with samples (MLII where present); its `.atr` annotations (`atr=None`: if the file exists)."
+def read_wfdb(
+    base,  # the record's path without extension
+    atr:bool|None=True,  # read its `.atr` annotations; None: only if the file exists
+) -> tuple[wfdb.Record, int, wfdb.Annotation | None]:
+    "Record `base` in digital units, checksums verified; the index of its lead (MLII, else the upper usable one); its annotations."
     base = Path(base)
     name = base.name
     try:
@@ -107,25 +116,42 @@ def read_wfdb(base, atr:bool|None=True) -> tuple[wfdb.Record, int, wfdb.Annotati
     except DataError: raise
     except Exception as e:
         raise DataError(f"record {name} ({base}): cannot be read: {type(e).__name__}: {e}") from e
-    if not rec.n_sig: raise DataError(f"record {name} ({base}.hea): no usable lead: the header lists no signals, expected at least one ECG lead")
+    if not rec.n_sig:
+        raise DataError(f"record {name} ({base}.hea): no usable lead: the header lists no signals, expected at least one ECG lead")
     if rec.d_signal is None or rec.d_signal.shape[0] != rec.sig_len:
         got = 0 if rec.d_signal is None else rec.d_signal.shape[0]
         raise DataError(f"record {name} ({base}.dat): truncated, {got} samples where the header says {rec.sig_len}")
     for sig, want, got in zip(rec.sig_name, rec.checksum, rec.calc_checksum()):
         if (want - got) % 65536:  # WFDB checksums are 16-bit sums
-            raise DataError(f"record {name} ({base}.dat): signal {sig} fails its checksum (header {want}, data {got % 65536}); the file is corrupted")
-    usable = [i for i, empty in enumerate(np.isnan(rec.dac(return_res=32)).all(0)) if not empty]  # a lead of only missing samples is no lead
-    if not usable: raise DataError(f"record {name} ({base}.dat): no usable lead: every sample of {', '.join(rec.sig_name)} is missing, expected an ECG lead with samples")
+            raise DataError(f"record {name} ({base}.dat): signal {sig} fails its checksum "
+                            f"(header {want}, data {got % 65536}); the file is corrupted")
+    # a lead of only missing samples is no lead
+    usable = [i for i, empty in enumerate(np.isnan(rec.dac(return_res=32)).all(0)) if not empty]
+    if not usable:
+        raise DataError(f"record {name} ({base}.dat): no usable lead: every sample of {', '.join(rec.sig_name)} is missing, "
+                        f"expected an ECG lead with samples")
     lead = next((i for i in usable if rec.sig_name[i] == "MLII"), usable[0])
     return rec, lead, ann
 
-def read_record(name, path=None) -> tuple[np.ndarray, str, wfdb.Annotation]:
-    "Record `name`'s upper lead (MLII where present) at 360 Hz, the lead's name and its reference annotations, checksum-verified."
+# %% ../nbs/01_data.ipynb #70a376b1
+def read_record(
+    name,  # the record's name, e.g. "100" or 100
+    path=None,  # the database folder; None: found by `find_mitdb`
+) -> tuple[np.ndarray, str, wfdb.Annotation]:
+    "Record `name`'s lead (MLII, else the upper one) at 360 Hz, its name and the reference annotations, checksums verified."
     rec, lead, ann = read_wfdb(find_mitdb(path)/str(name))
     return rec.d_signal[:, lead], rec.sig_name[lead], ann
 
 # %% ../nbs/01_data.ipynb #1435017f
-def extract_beats(signal, peaks, fs:int=360, fs_out:int=125, length:int=187, rr_factor:float=1.2, window_s:float=10) -> tuple[np.ndarray, np.ndarray]:
+def extract_beats(
+    signal,  # one lead of a record
+    peaks,  # the R peaks, as sample indices into `signal`
+    fs:int=360,  # the sampling rate of `signal`, Hz
+    fs_out:int=125,  # the sampling rate of the beats, Hz
+    length:int=187,  # samples a beat
+    rr_factor:float=1.2,  # how much of the nominal beat period a beat keeps
+    window_s:float=10,  # seconds of the windows whose median RR interval is the nominal period
+) -> tuple[np.ndarray, np.ndarray]:
     "Beats `(n, length)` in [0, 1] cut from `signal` at `peaks` (samples at `fs`), and the mask of the peaks kept."
     peaks = np.asarray(peaks)
     g = gcd(fs_out, fs)
@@ -145,8 +171,16 @@ def extract_beats(signal, peaks, fs:int=360, fs_out:int=125, length:int=187, rr_
     beats = np.where(valid, (seg - lo)/np.where(hi > lo, hi - lo, 1), 0)
     return beats.astype(np.float32), keep
 
+# %% ../nbs/01_data.ipynb #48462814
+AAMI_MAP = {**dict.fromkeys("NLRej", "N"), **dict.fromkeys("AaJS", "S"), **dict.fromkeys("VE", "V"), "F": "F",
+            **dict.fromkeys("/fQ", "Q")}  # MIT-BIH beat symbol → AAMI class
+
 # %% ../nbs/01_data.ipynb #00f6067e
-def record_beats(name, path=None, **kw) -> tuple[np.ndarray, pd.DataFrame]:
+def record_beats(
+    name,  # the record's name, e.g. "208"
+    path=None,  # the database folder; None: found by `find_mitdb`
+    **kw,  # passed to `extract_beats`
+) -> tuple[np.ndarray, pd.DataFrame]:
     "The AAMI-labelled beats of record `name` and their metadata (record, sample at 360 Hz, symbol, label)."
     signal, lead, ann = read_record(name, path)
     symbols = np.asarray(ann.symbol)
@@ -163,19 +197,29 @@ def record_beats(name, path=None, **kw) -> tuple[np.ndarray, pd.DataFrame]:
 BEAT_PARAMS = dict(fs_out=125, length=187, rr_factor=1.2, window_s=10)
 BUILD_VERSION = 1  # bump when the way beats are cut changes
 
+# %% ../nbs/01_data.ipynb #2cbb2013
 def _beats_key(records, params):
     blob = json.dumps(dict(version=BUILD_VERSION, records=list(records), **params), sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 # %% ../nbs/01_data.ipynb #edb20d1f
-def build_beats(path=None, records=MITDB_RECORDS, **params) -> tuple[np.ndarray, pd.DataFrame]:
+def build_beats(
+    path=None,  # the database folder; None: found by `find_mitdb`
+    records=MITDB_RECORDS,  # the records to read
+    **params,  # beat parameters replacing `BEAT_PARAMS`
+) -> tuple[np.ndarray, pd.DataFrame]:
     "Beats and metadata of `records`, built from the raw database without any cache."
     params = {**BEAT_PARAMS, **params}
     parts = [record_beats(r, path, **params) for r in records]
     return np.concatenate([b for b, _ in parts]), pd.concat([m for _, m in parts], ignore_index=True)
 
 # %% ../nbs/01_data.ipynb #a63a6a45
-def load_beats(path=None, records=MITDB_RECORDS, cache:bool=True, **params) -> tuple[np.ndarray, pd.DataFrame]:
+def load_beats(
+    path=None,  # the database folder; None: found by `find_mitdb`
+    records=MITDB_RECORDS,  # the records to read
+    cache:bool=True,  # read the cached beats when built with the same parameters, and write them when not
+    **params,  # beat parameters replacing `BEAT_PARAMS`
+) -> tuple[np.ndarray, pd.DataFrame]:
     "All beats `(n, 187)` float32 and their metadata, from the cache when it was built with the same parameters."
     params = {**BEAT_PARAMS, **params}
     path = find_mitdb(path)  # a wrong explicit path is an error even when the beats are cached
@@ -187,17 +231,22 @@ def load_beats(path=None, records=MITDB_RECORDS, cache:bool=True, **params) -> t
         except Exception: pass  # an unreadable cache is rebuilt, never trusted
     X, meta = build_beats(path, records, **params)
     if cache:
-        write_atomically(file, lambda tmp: np.savez_compressed(tmp, X=X, **{c: meta[c].to_numpy(dtype="U1" if c == "symbol" else None) for c in meta}))
+        columns = {c: meta[c].to_numpy(dtype="U1" if c == "symbol" else None) for c in meta}
+        write_atomically(file, lambda tmp: np.savez_compressed(tmp, X=X, **columns))
     return X, meta
 
 # %% ../nbs/01_data.ipynb #5f1fd116
 KAGGLE_TOTALS = dict(N=90_589, S=2_779, V=7_236, F=803, Q=8_039)
 
-def class_table(meta, reference=KAGGLE_TOTALS) -> pd.DataFrame:
+def class_table(
+    meta,  # beat metadata with a `label` column, as `load_beats` returns it
+    reference=KAGGLE_TOTALS,  # beats per class to compare with
+) -> pd.DataFrame:
     "Beats per AAMI class next to `reference` counts, with the relative difference."
     built = meta["label"].value_counts().reindex(range(len(AAMI_CLASSES)), fill_value=0).to_numpy()
     ref = np.array([reference[c] for c in AAMI_CLASSES])
-    return pd.DataFrame({"built": built, "kaggle": ref, "difference %": np.round(100*(built - ref)/ref, 3)}, index=list(AAMI_CLASSES))
+    return pd.DataFrame({"built": built, "kaggle": ref, "difference %": np.round(100*(built - ref)/ref, 3)},
+                        index=list(AAMI_CLASSES))
 
 # %% ../nbs/01_data.ipynb #26f32cf5
 DS1 = tuple(int(r) for r in "101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208 209 215 220 223 230".split())
@@ -206,7 +255,7 @@ PACED = (102, 104, 107, 217)
 SPLITS = ("kaggle", "interpatient")
 PARTS = ("train", "val", "test", "holdout")
 
-# %% ../nbs/01_data.ipynb #8408ba4e
+# %% ../nbs/01_data.ipynb #b03f7be1
 def _group_split(idx, y, groups, frac, seed, tries=4000):
     "Split `idx` by whole groups into (rest, held out), the held-out part as near `frac` of every class as the groups allow."
     names, g = np.unique(groups[idx], return_inverse=True)
@@ -217,7 +266,12 @@ def _group_split(idx, y, groups, frac, seed, tries=4000):
     held = masks[np.argmin(np.abs(share - frac).mean(1))]  # the set whose class shares are on average nearest `frac`
     return idx[~held[g]], idx[held[g]]
 
-def split_beats(meta, split:str="kaggle", seed:int=0) -> dict[str, np.ndarray]:
+# %% ../nbs/01_data.ipynb #8408ba4e
+def split_beats(
+    meta,  # beat metadata with `label` and `record` columns, as `load_beats` returns it
+    split:str="kaggle",  # one of `SPLITS`: kaggle (beats at random) or interpatient (by record)
+    seed:int=0,  # the seed of the random choices
+) -> dict[str, np.ndarray]:
     "Indices of the `train`, `val`, `test` and `holdout` beats under `split` ('kaggle' or 'interpatient')."
     y, records = meta["label"].to_numpy(), meta["record"].to_numpy()
     idx = np.arange(len(meta))
@@ -232,20 +286,24 @@ def split_beats(meta, split:str="kaggle", seed:int=0) -> dict[str, np.ndarray]:
     return {k: np.sort(v) for k, v in zip(PARTS, (train, val, test, holdout))}
 
 # %% ../nbs/01_data.ipynb #f238230f
-def split_table(meta, parts:dict) -> pd.DataFrame:
+def split_table(
+    meta,  # beat metadata with a `label` column
+    parts:dict,  # part name → beat indices, as `split_beats` returns them
+) -> pd.DataFrame:
     "Beats per class in each part of a split."
     y = meta["label"].to_numpy()
     t = pd.DataFrame({k: np.bincount(y[v], minlength=len(AAMI_CLASSES)) for k, v in parts.items()}, index=list(AAMI_CLASSES)).T
     return t.assign(total=t.sum(axis=1))
 
-# %% ../nbs/01_data.ipynb #a025234a
+# %% ../nbs/01_data.ipynb #7084185c
 def _first_bad_row(path, labelled):
     "Line number and reason of the first row of a Kaggle-format file that does not parse."
     width = 188 if labelled else 187
     with open(path) as f:
         for i, line in enumerate(f, 1):
             fields = line.rstrip("\n").split(",")
-            if len(fields) != width: return i, f"{len(fields)} columns, expected {width} ({'187 samples and a label' if labelled else '187 samples'})"
+            if len(fields) != width:
+                return i, f"{len(fields)} columns, expected {width} ({'187 samples and a label' if labelled else '187 samples'})"
             for j, v in enumerate(fields, 1):
                 try: x = float(v)
                 except ValueError: return i, f"column {j} is {v!r}, expected a number"
@@ -253,7 +311,10 @@ def _first_bad_row(path, labelled):
     return None
 
 # %% ../nbs/01_data.ipynb #3d683b2d
-def read_kaggle_csv(path, labelled:bool=True) -> tuple[np.ndarray, np.ndarray | None]:
+def read_kaggle_csv(
+    path,  # a Kaggle-format CSV: no header, 187 samples a row, then the class when labelled
+    labelled:bool=True,  # whether the rows end with a class 0-4
+) -> tuple[np.ndarray, np.ndarray | None]:
     "Beats `(n, 187)` float32 and labels (or None when `labelled=False`) from a Kaggle-format CSV, every row checked."
     path = Path(path)
     if not path.is_file(): raise DataError(f"{path}: no such file")
@@ -272,12 +333,22 @@ def read_kaggle_csv(path, labelled:bool=True) -> tuple[np.ndarray, np.ndarray | 
     return X, y.astype(np.int64)
 
 # %% ../nbs/01_data.ipynb #e8bb89ec
-def write_kaggle_csv(path, X, y) -> Path:
+def write_kaggle_csv(
+    path,  # the CSV file to write
+    X,  # beats `(n, 187)`
+    y,  # their classes 0-4
+) -> Path:
     "Write beats and labels as a Kaggle-format CSV, atomically."
-    return write_atomically(path, lambda tmp: np.savetxt(tmp, np.column_stack([X, y]).astype(np.float64), delimiter=",", fmt="%.18e"))
+    def write(tmp): np.savetxt(tmp, np.column_stack([X, y]).astype(np.float64), delimiter=",", fmt="%.18e")
+    return write_atomically(path, write)
 
 # %% ../nbs/01_data.ipynb #e699ea21
-def write_kaggle_split(out, split:str="kaggle", path=None, seed:int=0) -> dict[str, Path]:
+def write_kaggle_split(
+    out,  # the folder the two files are written to
+    split:str="kaggle",  # one of `SPLITS`
+    path=None,  # the database folder; None: found by `find_mitdb`
+    seed:int=0,  # the seed of the split
+) -> dict[str, Path]:
     "Write a split as Kaggle-format `mitbih_train.csv` (train and val) and `mitbih_test.csv` (test and holdout) into `out`."
     X, meta = load_beats(path)
     parts = split_beats(meta, split, seed)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_evaluation.ipynb #a95f1686
 from __future__ import annotations
-import json, os, warnings
+import json, warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -16,17 +16,18 @@ from .core import AAMI_CLASSES, write_atomically
 from .data import SPLITS
 
 # %% auto #0
-__all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'PUBLISHED', 'confusion_counts', 'class_rates',
-           'ovr_auroc', 'metric_keys', 'metric_arrays', 'bootstrap_weights', 'evaluate', 'metrics_table',
+__all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'METRIC_NAMES', 'PUBLISHED', 'confusion_counts',
+           'class_rates', 'ovr_auroc', 'metric_keys', 'metric_arrays', 'bootstrap_weights', 'evaluate', 'metrics_table',
            'check_metrics', 'write_metrics', 'read_metrics', 'confusion_figure', 'roc_figure', 'history_frame',
-           'training_curve_figure', 'results_table', 'shown']
+           'training_curve_figure', 'metric_name', 'readable', 'results_table', 'shown']
 
 # %% ../nbs/05_evaluation.ipynb #87e19691
 def _labels(y, n_classes:int, name:str="y_true") -> np.ndarray:
     "`y` as a 1-D int64 array of class indices, or a ValueError naming `name` and the first bad value."
     y = np.asarray(y)
     if y.ndim != 1: raise ValueError(f"{name} must be 1-D, got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y): raise ValueError(f"{name} must hold class indices 0-{n_classes - 1}, got dtype {y.dtype}")
+    if not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
+        raise ValueError(f"{name} must hold class indices 0-{n_classes - 1}, got dtype {y.dtype}")
     bad = ~((y == np.round(y)) & (y >= 0) & (y < n_classes))  # NaN fails every comparison, so it is bad too
     if bad.any(): raise ValueError(f"{name} must hold class indices 0-{n_classes - 1}, got {y[bad][0].item()!r}")
     return y.astype(np.int64)
@@ -35,14 +36,22 @@ def _weights(weights, n:int) -> np.ndarray:
     "`weights` as float64 rows `(b, n)` of non-negative beat weights; `None` is one row of ones."
     if weights is None: return np.ones((1, n))
     w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    if w.ndim != 2 or w.shape[1] != n: raise ValueError(f"weights must have shape (b, {n}), one column per beat, got {w.shape}")
+    if w.ndim != 2 or w.shape[1] != n:
+        raise ValueError(f"weights must have shape (b, {n}), one column per beat, got {w.shape}")
     if not np.isfinite(w).all() or (w < 0).any(): raise ValueError("weights must be finite and non-negative")
     return w
 
-def confusion_counts(y_true, y_pred, weights=None, n_classes:int=len(AAMI_CLASSES)) -> np.ndarray:
-    "Confusion matrices `(b, K, K)`, rows the true class and columns the predicted one, under `b` rows of beat weights (`None`: each beat once)."
+# %% ../nbs/05_evaluation.ipynb #8b859978
+def confusion_counts(
+    y_true,  # true class indices `(n,)`
+    y_pred,  # predicted class indices `(n,)`
+    weights=None,  # `(b, n)` rows of how often each beat counts; None: each beat once
+    n_classes:int=len(AAMI_CLASSES),  # K
+) -> np.ndarray:
+    "Confusion matrices `(b, K, K)`, rows the true class and columns the predicted one, under `b` rows of beat weights."
     y_true, y_pred = _labels(y_true, n_classes), _labels(y_pred, n_classes, "y_pred")
-    if len(y_true) != len(y_pred): raise ValueError(f"y_true and y_pred must be as long, got {len(y_true)} and {len(y_pred)}")
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true and y_pred must be as long, got {len(y_true)} and {len(y_pred)}")
     w = _weights(weights, len(y_true))
     cell = np.zeros((len(y_true), n_classes*n_classes))
     cell[np.arange(len(y_true)), y_true*n_classes + y_pred] = 1
@@ -53,8 +62,9 @@ def _ratio(num, den) -> np.ndarray:
     "`num / den` elementwise, NaN where `den` is 0."
     with np.errstate(divide="ignore", invalid="ignore"): return np.where(den > 0, num/np.where(den > 0, den, 1), np.nan)
 
+# %% ../nbs/05_evaluation.ipynb #b98d0833
 def class_rates(C) -> dict[str, np.ndarray]:
-    "Per-class Se (`se`), +P (`ppv`), specificity (`spec`) and F1 `(b, K)` of confusion matrices `C` `(b, K, K)`, NaN where undefined."
+    "Per-class Se (`se`), +P (`ppv`), specificity (`spec`) and F1 `(b, K)` of confusion matrices `C` `(b, K, K)`."
     C = np.asarray(C, dtype=np.float64)
     tp, support, predicted = np.diagonal(C, axis1=1, axis2=2), C.sum(2), C.sum(1)
     negatives = C.sum((1, 2))[:, None] - support
@@ -62,8 +72,12 @@ def class_rates(C) -> dict[str, np.ndarray]:
             "spec": _ratio(negatives - (predicted - tp), negatives), "f1": _ratio(2*tp, support + predicted)}
 
 # %% ../nbs/05_evaluation.ipynb #cf9ad777
-def ovr_auroc(y_true, proba, weights=None) -> np.ndarray:
-    "One-vs-rest AUROC `(b, K)` of each class's scores in `proba` `(n, K)` under `b` rows of beat weights, NaN for a class without positives or negatives."
+def ovr_auroc(
+    y_true,  # true class indices `(n,)`
+    proba,  # class scores `(n, K)`, e.g. probabilities
+    weights=None,  # `(b, n)` rows of how often each beat counts; None: each beat once
+) -> np.ndarray:
+    "One-vs-rest AUROC `(b, K)` of each class's scores under `b` rows of beat weights; NaN where undefined."
     proba = np.asarray(proba, dtype=np.float64)
     y = _labels(y_true, proba.shape[1])
     w = _weights(weights, len(y))
@@ -87,13 +101,20 @@ def metric_keys(class_names=AAMI_CLASSES) -> list[str]:
     "The keys of every metric reported, in order: the four summaries, then each per-class metric as `{metric}_{class}`."
     return [*SUMMARY_METRICS, *(f"{m}_{c}" for m in CLASS_METRICS for c in class_names)]
 
+# %% ../nbs/05_evaluation.ipynb #df3d5c0e
 def _present_mean(values, present) -> np.ndarray:
     "Mean over the last axis of the defined `values` of the `present` classes; NaN where there are none."
     ok = present & ~np.isnan(values)
     return _ratio(np.where(ok, values, 0).sum(-1), ok.sum(-1))
 
-def metric_arrays(y_true, proba, weights=None, class_names=AAMI_CLASSES) -> dict[str, np.ndarray]:
-    "Every metric of `metric_keys` `(b,)` for the predictions `proba.argmax(1)` under `b` rows of beat weights (`None`: each beat once)."
+# %% ../nbs/05_evaluation.ipynb #ca3f4972
+def metric_arrays(
+    y_true,  # true class indices `(n,)`
+    proba,  # predicted class probabilities `(n, K)`; the prediction is their argmax
+    weights=None,  # `(b, n)` rows of how often each beat counts; None: each beat once
+    class_names=AAMI_CLASSES,  # the K classes, in label order
+) -> dict[str, np.ndarray]:
+    "Every metric of `metric_keys` `(b,)` for the predictions `proba.argmax(1)` under `b` rows of beat weights."
     proba = np.asarray(proba, dtype=np.float64)
     if proba.ndim != 2 or proba.shape[1] != len(class_names):
         raise ValueError(f"proba must have shape (n, {len(class_names)}), one column per class, got {proba.shape}")
@@ -102,14 +123,20 @@ def metric_arrays(y_true, proba, weights=None, class_names=AAMI_CLASSES) -> dict
     rates = {"auroc": ovr_auroc(y_true, proba, weights), **class_rates(C)}
     present = C.sum(2) > 0
     out = {"macro_auroc": _present_mean(rates["auroc"], present), "macro_accuracy": _present_mean(rates["se"], present),
-           "micro_accuracy": _ratio(np.trace(C, axis1=1, axis2=2), C.sum((1, 2))), "macro_f1": _present_mean(rates["f1"], present)}
+           "micro_accuracy": _ratio(np.trace(C, axis1=1, axis2=2), C.sum((1, 2))),
+           "macro_f1": _present_mean(rates["f1"], present)}
     return {**out, **{f"{m}_{c}": rates[m][:, k] for m in CLASS_METRICS for k, c in enumerate(class_names)}}
 
 # %% ../nbs/05_evaluation.ipynb #cfa52cb1
 BOOT_BLOCK = 100  # resamples per block
 
-def bootstrap_weights(n:int, n_boot:int, rng:np.random.Generator, groups=None):
-    "Blocks `(≤100, n)` of how often each of `n` beats is drawn in each of `n_boot` resamples: beats drawn with replacement, or whole `groups`."
+def bootstrap_weights(
+    n:int,  # beats
+    n_boot:int,  # resamples
+    rng:np.random.Generator,  # draws the resamples
+    groups=None,  # one group (record) id a beat to draw whole groups; None draws beats
+):
+    "Blocks `(≤100, n)` of how often each of `n` beats is drawn in each of `n_boot` resamples (beats or whole `groups`)."
     unit = np.arange(n) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1].reshape(-1)
     if len(unit) != n: raise ValueError(f"groups must have one entry per beat ({n}), got {len(unit)}")
     m = int(unit.max()) + 1 if n else 0
@@ -119,10 +146,19 @@ def bootstrap_weights(n:int, n_boot:int, rng:np.random.Generator, groups=None):
         yield np.bincount(draws.reshape(-1), minlength=b*m).reshape(b, m)[:, unit].astype(np.float64)
 
 # %% ../nbs/05_evaluation.ipynb #88e74fa3
-def evaluate(y_true, proba, groups=None, n_boot:int=1000, seed:int=0, ci:float=0.95, class_names=AAMI_CLASSES) -> dict:
-    "Every metric of `metric_keys` for the predictions `proba.argmax(1)`, with a `ci` bootstrap interval over beats, or over whole `groups` (records)."
+def evaluate(
+    y_true,  # true class indices `(n,)`
+    proba,  # predicted class probabilities `(n, K)`; the prediction is their argmax
+    groups=None,  # one record id a beat to resample whole records; None resamples beats
+    n_boot:int=1000,  # bootstrap resamples; 0 gives the point estimates alone
+    seed:int=0,  # seeds the resampling
+    ci:float=0.95,  # coverage of the percentile intervals
+    class_names=AAMI_CLASSES,  # the K classes, in label order
+) -> dict:
+    "Every metric of `metric_keys` for the predictions `proba.argmax(1)`, with its `ci` bootstrap interval."
     if not 0 < ci < 1: raise ValueError(f"ci must be between 0 and 1, got {ci}")
-    if not isinstance(n_boot, (int, np.integer)) or n_boot < 0: raise ValueError(f"n_boot must be a whole number >= 0, got {n_boot}")
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise ValueError(f"n_boot must be a whole number >= 0, got {n_boot}")
     point = metric_arrays(y_true, proba, None, class_names)
     n = len(y_true)
     boot = np.full((n_boot, len(point)), np.nan)
@@ -131,13 +167,14 @@ def evaluate(y_true, proba, groups=None, n_boot:int=1000, seed:int=0, ci:float=0
         boot[start:start + len(w)] = np.column_stack(list(metric_arrays(y_true, proba, w, class_names).values()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a metric undefined in every resample: its interval is NaN
-        low, high = np.nanpercentile(boot, [50*(1 - ci), 50*(1 + ci)], axis=0) if n_boot else np.full((2, len(point)), np.nan)
+        low, high = (np.nanpercentile(boot, [50*(1 - ci), 50*(1 + ci)], axis=0) if n_boot
+                     else np.full((2, len(point)), np.nan))
     defined = (~np.isnan(boot)).sum(0)
     metrics = {k: {"value": float(v[0]), "low": float(lo), "high": float(hi), "n_boot": int(d)}
                for (k, v), lo, hi, d in zip(point.items(), low, high, defined)}
     return {"n_beats": n, "classes": list(class_names),
-            "bootstrap": {"unit": "beat" if groups is None else "group", "n_boot": int(n_boot), "ci": float(ci), "seed": int(seed),
-                          "n_groups": None if groups is None else len(np.unique(groups))},
+            "bootstrap": {"unit": "beat" if groups is None else "group", "n_boot": int(n_boot), "ci": float(ci),
+                          "seed": int(seed), "n_groups": None if groups is None else len(np.unique(groups))},
             "metrics": metrics}
 
 # %% ../nbs/05_evaluation.ipynb #820d385a
@@ -147,8 +184,11 @@ def metrics_table(result:dict) -> pd.DataFrame:
 
 # %% ../nbs/05_evaluation.ipynb #9a7bdce5
 SCHEMA = "ecg_nbdev.metrics/1"
+
+# %% ../nbs/05_evaluation.ipynb #0015f5b6
 _NUM = (int, float, type(None))
-_TOP = {"schema": str, "split": str, "preset": str, "seed": int, "n_beats": int, "classes": list, "bootstrap": dict, "metrics": dict}
+_TOP = {"schema": str, "split": str, "preset": str, "seed": int, "n_beats": int, "classes": list, "bootstrap": dict,
+        "metrics": dict}
 _BOOT = {"unit": str, "n_boot": int, "ci": float, "seed": int, "n_groups": (int, type(None))}
 _METRIC = {"value": _NUM, "low": _NUM, "high": _NUM, "n_boot": int}
 
@@ -158,15 +198,22 @@ def _check_keys(doc, spec:dict, where:str, path):
         name = f"{where}.{key}" if where else key
         if not isinstance(doc, dict) or key not in doc: raise ValueError(f"{path}: missing key '{name}'")
         if isinstance(doc[key], bool) or not isinstance(doc[key], types):
-            want = " or ".join("null" if t is type(None) else t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+            alternatives = types if isinstance(types, tuple) else (types,)
+            want = " or ".join("null" if t is type(None) else t.__name__ for t in alternatives)
             raise ValueError(f"{path}: key '{name}' is {doc[key]!r}, expected {want}")
 
-def check_metrics(doc:dict, path="metrics") -> dict:
+# %% ../nbs/05_evaluation.ipynb #4279a376
+def check_metrics(
+    doc:dict,  # a parsed `metrics.json`
+    path="metrics",  # where it came from, for the error message
+) -> dict:
     "`doc` if it follows the `metrics.json` schema, else a ValueError naming `path` and the first missing or bad key."
     _check_keys(doc, _TOP, "", path)
     if doc["schema"] != SCHEMA: raise ValueError(f"{path}: key 'schema' is {doc['schema']!r}, expected {SCHEMA!r}")
-    if doc["split"] not in SPLITS: raise ValueError(f"{path}: key 'split' is {doc['split']!r}, expected one of {', '.join(SPLITS)}")
-    if not all(isinstance(c, str) for c in doc["classes"]): raise ValueError(f"{path}: key 'classes' must be a list of class names")
+    if doc["split"] not in SPLITS:
+        raise ValueError(f"{path}: key 'split' is {doc['split']!r}, expected one of {', '.join(SPLITS)}")
+    if not all(isinstance(c, str) for c in doc["classes"]):
+        raise ValueError(f"{path}: key 'classes' must be a list of class names")
     _check_keys(doc["bootstrap"], _BOOT, "bootstrap", path)
     _check_keys(doc["metrics"], dict.fromkeys(metric_keys(doc["classes"]), dict), "metrics", path)
     for key in metric_keys(doc["classes"]): _check_keys(doc["metrics"][key], _METRIC, f"metrics.{key}", path)
@@ -178,38 +225,62 @@ def _plain(v):
     v = v.item() if isinstance(v, np.generic) else v
     return None if isinstance(v, float) and np.isnan(v) else v
 
-def write_metrics(path, result:dict, split:str, preset:str, seed:int) -> Path:
-    "Write `evaluate`'s `result` of a run as `metrics.json` at `path`, schema-checked, atomically (a temporary file, then a rename)."
+# %% ../nbs/05_evaluation.ipynb #aba21986
+def write_metrics(
+    path,  # the file to write, usually `.../metrics.json`; its folder is made if missing
+    result:dict,  # what `evaluate` returned
+    split:str,  # the split the run was scored on: kaggle or interpatient
+    preset:str,  # the run's preset
+    seed:int,  # the run's seed
+) -> Path:
+    "Write `evaluate`'s `result` of a run as `metrics.json` at `path`, schema-checked, atomically (temporary file, rename)."
     path = Path(path)
     metrics = {k: {f: _plain(v) for f, v in m.items()} for k, m in result["metrics"].items()}
-    doc = check_metrics({"schema": SCHEMA, "split": split, "preset": preset, "seed": _plain(seed), **result, "metrics": metrics}, path)
+    doc = {"schema": SCHEMA, "split": split, "preset": preset, "seed": _plain(seed), **result, "metrics": metrics}
+    check_metrics(doc, path)
     return write_atomically(path, lambda tmp: tmp.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n"))
 
-def read_metrics(path) -> dict:
+# %% ../nbs/05_evaluation.ipynb #028d4fdc
+def read_metrics(
+    path,  # a `metrics.json` written by `write_metrics`
+) -> dict:
     "The run results in the `metrics.json` at `path`, checked against the schema, with undefined values as NaN."
     path = Path(path)
     try: doc = json.loads(path.read_text())
     except json.JSONDecodeError as e: raise ValueError(f"{path}: not valid JSON ({e})") from None
     check_metrics(doc, path)
-    for m in doc["metrics"].values(): m.update({f: np.nan if m[f] is None else float(m[f]) for f in ("value", "low", "high")})
+    for m in doc["metrics"].values():
+        m.update({f: np.nan if m[f] is None else float(m[f]) for f in ("value", "low", "high")})
     return doc
 
-# %% ../nbs/05_evaluation.ipynb #9f712e31
-def confusion_figure(y_true, y_pred, title:str="", class_names=AAMI_CLASSES) -> plt.Figure:
+# %% ../nbs/05_evaluation.ipynb #0f7b09a1
+def confusion_figure(
+    y_true,  # true class indices `(n,)`
+    y_pred,  # predicted class indices `(n,)`
+    title:str="",  # the figure's title
+    class_names=AAMI_CLASSES,  # the classes, in label order
+) -> plt.Figure:
     "Heat map of the confusion matrix normalised over the true label, each cell with its percentage and beat count."
     counts = confusion_counts(y_true, y_pred, n_classes=len(class_names))[0].astype(np.int64)
     rates = _ratio(counts, counts.sum(1, keepdims=True))  # each row sums to 1; NaN for a class without beats
     fig, ax = plt.subplots(figsize=(5, 4.4))
     im = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
     for (i, j), v in np.ndenumerate(rates):
-        if not np.isnan(v): ax.text(j, i, f"{100*v:.1f}%\n{counts[i, j]:,}", ha="center", va="center", fontsize=8, color="white" if v > 0.5 else "black")
+        if np.isnan(v): continue
+        ax.text(j, i, f"{100*v:.1f}%\n{counts[i, j]:,}", ha="center", va="center", fontsize=8,
+                color="white" if v > 0.5 else "black")
     ax.set_xticks(range(len(class_names)), class_names); ax.set_yticks(range(len(class_names)), class_names)
     ax.set_xlabel("predicted class"); ax.set_ylabel("true class"); ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.046, label="share of the true class")
     return fig
 
 # %% ../nbs/05_evaluation.ipynb #ca78d5fe
-def roc_figure(y_true, proba, title:str="", class_names=AAMI_CLASSES) -> plt.Figure:
+def roc_figure(
+    y_true,  # true class indices `(n,)`
+    proba,  # predicted class probabilities `(n, K)`
+    title:str="",  # the figure's title
+    class_names=AAMI_CLASSES,  # the K classes, in label order
+) -> plt.Figure:
     "One-vs-rest ROC curve of each class with beats, its AUROC in the legend."
     proba = np.asarray(proba, dtype=np.float64)
     y, auc = _labels(y_true, len(class_names)), ovr_auroc(y_true, proba)[0]
@@ -225,13 +296,18 @@ def roc_figure(y_true, proba, title:str="", class_names=AAMI_CLASSES) -> plt.Fig
 
 # %% ../nbs/05_evaluation.ipynb #f6d29e26
 def history_frame(history) -> pd.DataFrame:
-    "Per-epoch metrics as a DataFrame indexed by epoch, from a DataFrame, a list of rows, a dict of columns or a dict epoch → row."
+    "Per-epoch metrics as a DataFrame indexed by epoch, from a DataFrame, a list of rows, a dict of columns or of rows."
     if isinstance(history, dict) and history and all(isinstance(v, dict) for v in history.values()):
         h = pd.DataFrame.from_dict(history, orient="index").rename_axis("epoch")
     else: h = pd.DataFrame(history)
     return h.set_index("epoch") if "epoch" in h.columns else h
 
-def training_curve_figure(history, best_epoch:int|None=None, monitor:str="val_macro_auroc", losses=("train_loss", "val_loss")) -> plt.Figure:
+def training_curve_figure(
+    history,  # per-epoch metrics, in any form `history_frame` reads
+    best_epoch:int|None=None,  # the epoch whose weights were kept, marked on both panels
+    monitor:str="val_macro_auroc",  # the metric drawn on the right
+    losses=("train_loss", "val_loss"),  # the columns drawn on the left
+) -> plt.Figure:
     "Losses and the monitored validation metric per epoch side by side, the best epoch marked if given."
     h = history_frame(history)
     if missing := [c for c in (monitor, *losses) if c not in h.columns]:
@@ -240,32 +316,78 @@ def training_curve_figure(history, best_epoch:int|None=None, monitor:str="val_ma
     for c in losses: ax_loss.plot(h.index, h[c], "o-", ms=3, label=c.replace("_", " "))
     ax_metric.plot(h.index, h[monitor], "o-", ms=3, color="tab:green", label=monitor.replace("_", " "))
     if best_epoch is not None:
-        for ax in (ax_loss, ax_metric): ax.axvline(best_epoch, color="tab:red", ls="--", lw=1, label=f"best epoch ({best_epoch})")
+        for ax in (ax_loss, ax_metric):
+            ax.axvline(best_epoch, color="tab:red", ls="--", lw=1, label=f"best epoch ({best_epoch})")
         ax_metric.plot([best_epoch], [h.loc[best_epoch, monitor]], "*", color="tab:red", ms=12)
-    for ax, label in ((ax_loss, "loss"), (ax_metric, monitor.replace("_", " "))): ax.set_xlabel("epoch"); ax.set_ylabel(label); ax.legend()
+    for ax, label in ((ax_loss, "loss"), (ax_metric, monitor.replace("_", " "))):
+        ax.set_xlabel("epoch"); ax.set_ylabel(label); ax.legend()
     return fig
+
+# %% ../nbs/05_evaluation.ipynb #6662cc46
+METRIC_NAMES = {"macro_auroc": "macro AUROC", "macro_accuracy": "macro accuracy", "micro_accuracy": "accuracy",
+                "macro_f1": "macro F1", "loss": "loss",  # the summaries
+                "auroc": "AUROC", "se": "Se", "ppv": "+P", "spec": "Sp", "f1": "F1"}  # per class, the class after
+
+# %% ../nbs/05_evaluation.ipynb #5071828e
+_PART_NAMES = {"train": "train", "val": "validation", "test": "test", "holdout": "holdout"}  # the prefixes
+
+def _field_name(key:str) -> str|None:
+    "The field's name of metric `key`, or None if it is not one."
+    if key in METRIC_NAMES: return METRIC_NAMES[key]
+    head, _, rest = key.partition("_")
+    if head in _PART_NAMES and (name := _field_name(rest)): return f"{_PART_NAMES[head]} {name}"
+    if head in CLASS_METRICS and rest and "_" not in rest: return f"{METRIC_NAMES[head]} {rest}"
+    return None
+
+# %% ../nbs/05_evaluation.ipynb #cc891445
+def metric_name(
+    key,  # a metric key such as `macro_auroc`, `se_V` or `test_ppv_S`; any other label is returned as it is
+):
+    "The field's name of metric `key`: `macro_auroc` → 'macro AUROC', `se_V` → 'Se V', `test_ppv_S` → 'test +P S'."
+    return (_field_name(key) or key) if isinstance(key, str) else key
+
+# %% ../nbs/05_evaluation.ipynb #9c866ef2
+def readable(
+    table:pd.DataFrame|pd.Series,  # a table whose row (and column) labels are metric keys
+) -> pd.DataFrame|pd.Series:
+    "`table` with the metric keys among its row and column labels turned into the field's names; the rest as it is."
+    if isinstance(table, pd.Series): return table.rename(index=metric_name)
+    return table.rename(index=metric_name, columns=metric_name)
 
 # %% ../nbs/05_evaluation.ipynb #24238ba6
 PUBLISHED = {
-    "original, holdout": {"split": "kaggle", "metrics": {"macro_auroc": 0.9833, "macro_accuracy": 0.8961, "micro_accuracy": 0.9445},
-        "citation": "A. Telfer, ECG heartbeat categorization task II write-up, holdout set (github.com/A-Telfer/telfer-ecg-heartbeat-categorization-task)"},
+    "original, holdout": {"split": "kaggle",
+        "metrics": {"macro_auroc": 0.9833, "macro_accuracy": 0.8961, "micro_accuracy": 0.9445},
+        "citation": "A. Telfer, ECG heartbeat categorization task II write-up, holdout set "
+                    "(github.com/A-Telfer/telfer-ecg-heartbeat-categorization-task)"},
     "original, test": {"split": "kaggle", "metrics": {"macro_auroc": 0.986},
-        "citation": "A. Telfer, ECG heartbeat categorization task II write-up, test set, which also selected the model"},
+        "citation": "A. Telfer, ECG heartbeat categorization task II write-up, test set, which also selected the "
+                    "model"},
     "Kachuee et al. 2018": {"split": "kaggle", "metrics": {"micro_accuracy": 0.934},
-        "citation": "M. Kachuee, S. Fazeli, M. Sarrafzadeh, ECG Heartbeat Classification: A Deep Transferable Representation, IEEE ICHI 2018 (arXiv:1805.00794)"},
-    "de Chazal et al. 2004": {"split": "interpatient", "metrics": {"se_V": 0.777, "ppv_V": 0.819, "se_S": 0.759, "ppv_S": 0.385},
-        "citation": "P. de Chazal, M. O'Dwyer, R. B. Reilly, Automatic classification of heartbeats using ECG morphology and heartbeat "
-                    "interval features, IEEE Trans. Biomed. Eng. 51(7):1196-1206, 2004 (all of DS2)"},
+        "citation": "M. Kachuee, S. Fazeli, M. Sarrafzadeh, ECG Heartbeat Classification: A Deep Transferable "
+                    "Representation, IEEE ICHI 2018 (arXiv:1805.00794)"},
+    "de Chazal et al. 2004": {"split": "interpatient",
+        "metrics": {"se_V": 0.777, "ppv_V": 0.819, "se_S": 0.759, "ppv_S": 0.385},
+        "citation": "P. de Chazal, M. O'Dwyer, R. B. Reilly, Automatic classification of heartbeats using ECG morphology "
+                    "and heartbeat interval features, IEEE Trans. Biomed. Eng. 51(7):1196-1206, 2004 (all of DS2)"},
 }
 
-def results_table(result:dict, split:str) -> pd.DataFrame:
-    "Our value and interval of each metric published for `split`, next to the published values (NaN where a source does not report it)."
+# %% ../nbs/05_evaluation.ipynb #b52e6732
+def results_table(
+    result:dict,  # what `evaluate` or `read_metrics` returned
+    split:str,  # the split `result` is on, which picks the published sources: kaggle or interpatient
+) -> pd.DataFrame:
+    "Our value and interval of each metric published for `split`, next to the published values (NaN: not reported)."
     if split not in SPLITS: raise ValueError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
     sources = {name: p["metrics"] for name, p in PUBLISHED.items() if p["split"] == split}
     keys = list(dict.fromkeys(k for m in sources.values() for k in m))
     ours = metrics_table(result).loc[keys, ["value", "low", "high"]].rename(columns={"value": "ours"})
     return ours.join(pd.DataFrame({name: [m.get(k, np.nan) for k in keys] for name, m in sources.items()}, index=keys))
 
-def shown(table:pd.DataFrame, digits:int=4) -> pd.DataFrame:
-    "`table` rounded to `digits` for reading, with a dash where a source reports nothing."
-    return table.map(lambda v: "—" if pd.isna(v) else f"{v:.{digits}f}")
+# %% ../nbs/05_evaluation.ipynb #f0812aae
+def shown(
+    table:pd.DataFrame,  # a table of numbers labelled by metric keys, such as `results_table`'s
+    digits:int=4,  # decimals shown
+) -> pd.DataFrame:
+    "`table` for reading: the field's names (`readable`), values rounded to `digits`, a dash for a missing one."
+    return readable(table).map(lambda v: "—" if pd.isna(v) else f"{v:.{digits}f}")

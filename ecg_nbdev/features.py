@@ -19,11 +19,14 @@ BEAT_LEN = BEAT_PARAMS["length"]
 CHUNK = 8192  # beats per block: large enough for a fast matrix product, small enough that temporaries stay a few MB
 
 # %% ../nbs/02_features.ipynb #01cb747f
-def check_beats(X) -> np.ndarray:
-    "`X` as float32 beats `(n, 187)` (no copy when it already is), or a ValueError naming the wrong shape or the first row with a NaN or infinity."
+def check_beats(
+    X,  # beats `(n, 187)` of any real dtype
+) -> np.ndarray:
+    "`X` as float32 beats `(n, 187)`, uncopied when it already is; else a ValueError naming the shape or the first bad row."
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != BEAT_LEN: raise ValueError(f"beats must have shape (n, {BEAT_LEN}), got {X.shape}")
-    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X): raise ValueError(f"beats must be real numbers, got dtype {X.dtype}")
+    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise ValueError(f"beats must be real numbers, got dtype {X.dtype}")
     for start in range(0, len(X), CHUNK):
         finite = np.isfinite(X[start:start + CHUNK]).all(1)
         if not finite.all():
@@ -40,13 +43,21 @@ def _cwt_matrix(scales:tuple, wavelet) -> np.ndarray:
     W.flags.writeable = False  # cached and shared between calls
     return W
 
-def cwt_matrix(scales=(1, 2, 3, 4), wavelet="mexh") -> np.ndarray:
+# %% ../nbs/02_features.ipynb #d19279d7
+def cwt_matrix(
+    scales=(1, 2, 3, 4),  # the wavelet scales, in samples
+    wavelet="mexh",  # a real `pywt` continuous wavelet
+) -> np.ndarray:
     "The float32 matrix `W` with `x @ W` equal to `pywt.cwt(x, scales, wavelet)[0].flatten()` for any beat `x`."
     return _cwt_matrix(tuple(float(s) for s in np.atleast_1d(scales)), wavelet)
 
 # %% ../nbs/02_features.ipynb #c01bd259
-def cwt_features(signals, scales=(1, 2, 3, 4), wavelet="mexh") -> np.ndarray:
-    "Beats `(n, 187)` → their continuous wavelet coefficients `(n, len(scales) * 187)` float32, scale by scale, as per-row `pywt.cwt`."
+def cwt_features(
+    signals,  # beats `(n, 187)`
+    scales=(1, 2, 3, 4),  # the wavelet scales, in samples
+    wavelet="mexh",  # a real `pywt` continuous wavelet
+) -> np.ndarray:
+    "Beats `(n, 187)` → their wavelet coefficients `(n, len(scales) * 187)` float32, scale by scale, as per-row `pywt.cwt`."
     X = check_beats(signals)
     W = cwt_matrix(scales, wavelet)
     out = np.empty((len(X), W.shape[1]), dtype=np.float32)
@@ -57,7 +68,12 @@ def cwt_features(signals, scales=(1, 2, 3, 4), wavelet="mexh") -> np.ndarray:
 # %% ../nbs/02_features.ipynb #636c7fc7
 FEATURES = ("cwt", "raw")
 
-def beat_features(X, features:str="cwt", scales=(1, 2, 3, 4), wavelet="mexh") -> np.ndarray:
+def beat_features(
+    X,  # beats `(n, 187)`
+    features:str="cwt",  # one of `FEATURES`: cwt (wavelet coefficients) or raw (the samples)
+    scales=(1, 2, 3, 4),  # the wavelet scales of `cwt`, in samples
+    wavelet="mexh",  # the wavelet of `cwt`
+) -> np.ndarray:
     "Model inputs for beats `(n, 187)`: their wavelet coefficients (`'cwt'`) or a float32 copy of the samples (`'raw'`)."
     if features == "cwt": return cwt_features(X, scales, wavelet)
     if features == "raw": return np.array(check_beats(X), dtype=np.float32)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_inference.ipynb #847c11d3
 from __future__ import annotations
-import os, warnings
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,9 @@ __all__ = ['BEAT_SOURCES', 'PROBA_COLUMNS', 'MATCH_WINDOW_S', 'NO_BEAT', 'load_p
            'onnx_proba', 'predict_command', 'export_command', 'add_inference_commands']
 
 # %% ../nbs/11_inference.ipynb #f1fb401b
-def load_predictor(folder):
+def load_predictor(
+    folder,  # a model folder written by `save_model`, such as a results folder's `model/`
+):
     "The model saved in `folder` by `save_model` as `probability_net`: raw beats in, class probabilities out."
     from ecg_nbdev.model import load_model, probability_net  # torch and Lightning load only when a model does
     try: model, features = load_model(folder)
@@ -33,36 +35,50 @@ def load_predictor(folder):
     return probability_net(model, features)
 
 # %% ../nbs/11_inference.ipynb #209a7b10
-def predict_proba(net, X, batch_size:int=1024, progress:bool|None=False) -> np.ndarray:
-    "Class probabilities `(n, 5)` float32 of `net` (a `probability_net`) on beats `X` `(n, 187)`, `batch_size` beats at a time; `progress=None`: a bar on a terminal."
+def predict_proba(
+    net,  # a `probability_net`, e.g. from `load_predictor`
+    X,  # raw beats `(n, 187)`
+    batch_size:int=1024,  # beats a forward pass
+    progress:bool|None=False,  # a progress bar; None: one on a terminal only
+) -> np.ndarray:
+    "Class probabilities `(n, 5)` float32 of `net` on beats `X`, `batch_size` beats at a time."
     import torch
     X = check_beats(X)
     out = np.empty((len(X), len(AAMI_CLASSES)), dtype=np.float32)
-    with torch.inference_mode(), tqdm(total=len(X), unit="beat", disable=None if progress is None else not progress, leave=False) as bar:
+    disable = None if progress is None else not progress
+    with torch.inference_mode(), tqdm(total=len(X), unit="beat", disable=disable, leave=False) as bar:
         for start in range(0, len(X), batch_size):
-            out[start:start + batch_size] = net(torch.from_numpy(np.require(X[start:start + batch_size], np.float32, "CW"))).numpy()
+            batch = np.require(X[start:start + batch_size], np.float32, "CW")
+            out[start:start + batch_size] = net(torch.from_numpy(batch)).numpy()
             bar.update(min(batch_size, len(X) - start))
     return out
 
 # %% ../nbs/11_inference.ipynb #946e1e4c
-def resolve_input(source, data=None) -> tuple[str, Path]:
-    "What `source` names: `('record', base)` for a WFDB record (a path without extension, or an MIT-BIH record name), `('csv', path)` for any other file."
+def resolve_input(
+    source,  # what a user typed: a file, a record's path (with or without extension) or an MIT-BIH record name
+    data=None,  # MIT-BIH folder for a record given by name; default as `find_mitdb`
+) -> tuple[str, Path]:
+    "What `source` names: `('record', base)` for a WFDB record, `('csv', path)` for any other file."
     path = Path(source)
     if path.suffix.lower() in (".hea", ".dat", ".atr"): path = path.with_suffix("")
     if Path(f"{path}.hea").is_file(): return "record", path
-    if Path(source).is_file(): return "csv", Path(source)  # anything else is read as a CSV, whose reader says what is wrong with it
+    if Path(source).is_file(): return "csv", Path(source)  # anything else is read as a CSV, whose reader says what is wrong
     if str(source) in MITDB_RECORDS: return "record", find_mitdb(data)/str(source)
     raise DataError(f"{source}: no such file or record; expected a Kaggle-format CSV file or a WFDB record "
                     f"(the path of NAME.hea and its signal file without extension, or an MIT-BIH record name such as 100)")
 
 # %% ../nbs/11_inference.ipynb #f1bab58d
-def kaggle_batches(path, batch_size:int=8192):
-    "Batches `(X, y)` of a Kaggle-format CSV: beats `(≤batch_size, 187)` float32 and labels (None when the file has no label column)."
+def kaggle_batches(
+    path,  # a Kaggle-format CSV file: 187 samples a row, optionally a label 0-4
+    batch_size:int=8192,  # rows a batch
+):
+    "Batches `(X, y)` of a Kaggle-format CSV: beats `(≤batch_size, 187)` float32 and labels (None without a label column)."
     path = Path(path)
     try:
         with open(path) as f: first = f.readline()
     except (OSError, UnicodeDecodeError) as e: raise DataError(f"{path}: cannot be read: {type(e).__name__}: {e}") from e
-    if not first.strip(): raise DataError(f"{path}: no rows, expected Kaggle-format rows of 187 samples, or 187 samples and a label")
+    if not first.strip():
+        raise DataError(f"{path}: no rows, expected Kaggle-format rows of 187 samples, or 187 samples and a label")
     width = first.count(",") + 1
     if width not in (BEAT_LEN, BEAT_LEN + 1):
         raise DataError(f"{path}, row 1: {width} columns, expected {BEAT_LEN} samples, or {BEAT_LEN} samples and a label")
@@ -81,29 +97,39 @@ def kaggle_batches(path, batch_size:int=8192):
         bad = _first_bad_row(path, labelled)
         raise DataError(f"{path}, row {bad[0]}: {bad[1]}" if bad else f"{path}: not a Kaggle-format beat file") from None
 
-# %% ../nbs/11_inference.ipynb #b451690d
-BEAT_SOURCES = ("auto", "atr", "xqrs")
-
-def detect_peaks(signal, fs:int) -> np.ndarray:
-    "Sample indices of the R peaks `wfdb.processing.XQRS` finds in `signal` (physical units, `fs` Hz), sorted and unique."
+# %% ../nbs/11_inference.ipynb #31699ca5
+def detect_peaks(
+    signal,  # one lead in physical units (mV)
+    fs:int,  # its sampling rate, Hz
+) -> np.ndarray:
+    "Sample indices of the R peaks `wfdb.processing.XQRS` finds in `signal`, sorted and unique."
     if len(signal) < fs: return np.empty(0, dtype=np.int64)  # too short for its filters, and for a beat
     xqrs = processing.XQRS(sig=np.asarray(signal, dtype=np.float64), fs=fs)
     xqrs.detect(verbose=False)
     return np.unique(np.asarray(xqrs.qrs_inds, dtype=np.int64))
 
-def wfdb_beats(base, beats:str="auto") -> tuple[np.ndarray, pd.DataFrame, int]:
-    "Beats of record `base` cut by `extract_beats` at its annotated beats (`'atr'`) or the R peaks XQRS finds (`'xqrs'`; `'auto'`: annotations when present); their samples (and annotations) and the sampling rate."
+# %% ../nbs/11_inference.ipynb #48e1fd16
+BEAT_SOURCES = ("auto", "atr", "xqrs")
+
+def wfdb_beats(
+    base,  # the record: the path of its files without extension
+    beats:str="auto",  # atr: its annotated beats; xqrs: the R peaks XQRS finds; auto: annotations when present
+) -> tuple[np.ndarray, pd.DataFrame, int]:
+    "Beats of record `base` cut by `extract_beats` at `beats`; their samples (and annotations) and the sampling rate."
     if beats not in BEAT_SOURCES: raise ValueError(f"unknown beat source {beats!r}: expected one of {', '.join(BEAT_SOURCES)}")
     base = Path(base)
     rec, lead, ann = read_wfdb(base, atr=True if beats == "atr" else None)
-    if rec.fs != round(rec.fs): raise DataError(f"record {base.name} ({base}.hea): sampling rate {rec.fs} Hz, expected a whole number of Hz")
+    if rec.fs != round(rec.fs):
+        raise DataError(f"record {base.name} ({base}.hea): sampling rate {rec.fs} Hz, expected a whole number of Hz")
     fs, digital, physical = int(round(rec.fs)), rec.d_signal[:, lead], rec.dac(return_res=64)[:, lead]
     if (gap := np.isnan(physical)).any():  # missing samples are bridged: neither the detector nor the resampler can take NaN
         t = np.arange(len(physical))
         digital, physical = (np.interp(t, t[~gap], s[~gap]) for s in (digital, physical))
     if beats == "xqrs" or ann is None:
         index = pd.DataFrame({"sample": detect_peaks(physical, fs)})
-        if index.empty: warnings.warn(f"record {base.name} ({base}): the QRS detector found no beats in lead {rec.sig_name[lead]}; the result is empty")
+        if index.empty:
+            warnings.warn(f"record {base.name} ({base}): the QRS detector found no beats in lead {rec.sig_name[lead]}; "
+                          "the result is empty")
     else:
         symbol = np.asarray(ann.symbol)
         is_beat = np.isin(symbol, list(AAMI_MAP))  # the beats `record_beats` keeps
@@ -112,32 +138,48 @@ def wfdb_beats(base, beats:str="auto") -> tuple[np.ndarray, pd.DataFrame, int]:
     X, keep = extract_beats(digital, index["sample"].to_numpy(), fs=fs, **BEAT_PARAMS)
     return X, index[keep].reset_index(drop=True), fs
 
-# %% ../nbs/11_inference.ipynb #0c3cb9af
+# %% ../nbs/11_inference.ipynb #87ab89a8
 PROBA_COLUMNS = [f"p_{c}" for c in AAMI_CLASSES]
 
-def prediction_frame(index:pd.DataFrame, proba) -> pd.DataFrame:
-    "`index` (one row per beat) with the predicted class and the class probabilities `proba` `(n, 5)` as columns `p_N` … `p_Q`."
+def prediction_frame(
+    index:pd.DataFrame,  # one row per beat: what the beat is (its row, or its sample and annotation)
+    proba,  # the beats' class probabilities `(n, 5)`
+) -> pd.DataFrame:
+    "`index` with the predicted class and the class probabilities as columns `p_N` … `p_Q`."
     proba = np.asarray(proba)
     return index.assign(**{"class": np.asarray(AAMI_CLASSES)[proba.argmax(1)]}, **dict(zip(PROBA_COLUMNS, proba.T)))
 
-def write_predictions(frame:pd.DataFrame, path) -> Path:
-    "Write a `prediction_frame` as CSV, probabilities to 6 significant digits."
+# %% ../nbs/11_inference.ipynb #a3275ffb
+def write_predictions(
+    frame:pd.DataFrame,  # a `prediction_frame`
+    path,  # the CSV file to write
+) -> Path:
+    "Write a `prediction_frame` as CSV, probabilities to 6 significant digits, atomically."
     return write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6g"))
 
-# %% ../nbs/11_inference.ipynb #15f28437
+# %% ../nbs/11_inference.ipynb #c40490b9
 def _count_lines(path) -> int:
     with open(path, "rb") as f: return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
 
-def predict_csv(net, path, out, batch_size:int=8192, progress:bool|None=False) -> int:
-    "Classify every beat of Kaggle-format CSV `path` with `net`, writing one row per beat to `out`, batch by batch; the number of beats."
-    n = 0
+# %% ../nbs/11_inference.ipynb #637aa4bb
+def predict_csv(
+    net,  # a `probability_net`
+    path,  # a Kaggle-format CSV file
+    out,  # the CSV of predictions to write, one row per beat
+    batch_size:int=8192,  # rows read and classified at a time
+    progress:bool|None=False,  # a progress bar; None: one on a terminal only
+) -> int:
+    "Classify every beat of CSV `path` with `net`, writing one row per beat to `out`, batch by batch; the number of beats."
+    n, disable = 0, None if progress is None else not progress
     def write(tmp):
         nonlocal n
-        with open(tmp, "w", newline="") as f, tqdm(total=_count_lines(path) if progress is not False else None, unit="beat", disable=None if progress is None else not progress, leave=False) as bar:
+        total = _count_lines(path) if progress is not False else None
+        with open(tmp, "w", newline="") as f, tqdm(total=total, unit="beat", disable=disable, leave=False) as bar:
             for X, y in kaggle_batches(path, batch_size):
                 index = pd.DataFrame({"row": np.arange(n + 1, n + len(X) + 1)})
                 if y is not None: index["label"] = np.asarray(AAMI_CLASSES)[y]
-                prediction_frame(index, predict_proba(net, X, batch_size)).to_csv(f, index=False, header=n == 0, float_format="%.6g")
+                frame = prediction_frame(index, predict_proba(net, X, batch_size))
+                frame.to_csv(f, index=False, header=n == 0, float_format="%.6g")
                 n += len(X); bar.update(len(X))
     write_atomically(out, write)
     return n
@@ -145,8 +187,12 @@ def predict_csv(net, path, out, batch_size:int=8192, progress:bool|None=False) -
 # %% ../nbs/11_inference.ipynb #1932d508
 MATCH_WINDOW_S = 0.150
 
-def match_beats(ref, test, tolerance:int) -> np.ndarray:
-    "For each reference sample the index of the test sample matched to it, one-to-one and at most `tolerance` samples away, -1 where none."
+def match_beats(
+    ref,  # samples of the reference beats
+    test,  # samples of the detected beats
+    tolerance:int,  # the largest distance of a match, in samples
+) -> np.ndarray:
+    "For each reference sample the index of the test sample matched to it, one-to-one and within `tolerance`; -1 where none."
     ref, test = np.asarray(ref, dtype=np.int64), np.asarray(test, dtype=np.int64)
     if not len(ref) or not len(test): return np.full(len(ref), -1)
     c = processing.Comparitor(ref, test, tolerance + 1)  # it matches differences strictly below its window
@@ -156,10 +202,18 @@ def match_beats(ref, test, tolerance:int) -> np.ndarray:
 # %% ../nbs/11_inference.ipynb #8637e2f1
 NO_BEAT = "—"
 
-def compare_beats(ref_samples, ref_classes, samples, classes, fs:int, window_s:float=MATCH_WINDOW_S) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "Per-class Se and +P, and the confusion matrix (missed and extra beats included), of beats at `samples` predicted `classes` against reference beats."
+def compare_beats(
+    ref_samples,  # samples of the reference beats
+    ref_classes,  # their AAMI classes
+    samples,  # samples of the detected beats
+    classes,  # their predicted classes
+    fs:int,  # the sampling rate, Hz
+    window_s:float=MATCH_WINDOW_S,  # the largest distance of a match, seconds
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "Per-class Se and +P, and the confusion matrix with missed and extra beats, of detected beats against reference beats."
     K, names = len(AAMI_CLASSES), [*AAMI_CLASSES, NO_BEAT]
-    ref_y, det_y = (pd.Categorical(np.asarray(c).reshape(-1), categories=names).codes.astype(np.int64) for c in (ref_classes, classes))
+    ref_y, det_y = (pd.Categorical(np.asarray(c).reshape(-1), categories=names).codes.astype(np.int64)
+                    for c in (ref_classes, classes))
     m = match_beats(ref_samples, samples, int(round(window_s*fs)))
     extra = np.setdiff1d(np.arange(len(det_y)), m[m >= 0])
     found = np.full(len(ref_y), K)
@@ -171,76 +225,107 @@ def compare_beats(ref_samples, ref_classes, samples, classes, fs:int, window_s:f
     table = pd.DataFrame({"reference": C[:K].sum(1), "detected": C[:K, :K].sum(1), "predicted": C[:, :K].sum(0),
                           "Se": rates["se"][0, :K], "+P": rates["ppv"][0, :K]}, index=list(AAMI_CLASSES))
     with np.errstate(invalid="ignore", divide="ignore"):
-        table.loc["all beats"] = [len(ref_y), matched, len(det_y), matched/len(ref_y) if len(ref_y) else np.nan, matched/len(det_y) if len(det_y) else np.nan]
-    confusion = pd.DataFrame(C, index=pd.Index(names, name="reference"), columns=pd.Index([*AAMI_CLASSES, "missed"], name="predicted"))
+        table.loc["all beats"] = [len(ref_y), matched, len(det_y), matched/len(ref_y) if len(ref_y) else np.nan,
+                                  matched/len(det_y) if len(det_y) else np.nan]
+    confusion = pd.DataFrame(C, index=pd.Index(names, name="reference"),
+                             columns=pd.Index([*AAMI_CLASSES, "missed"], name="predicted"))
     return table.astype({c: int for c in ("reference", "detected", "predicted")}), confusion
 
-# %% ../nbs/11_inference.ipynb #c55f998b
-def reference_beats(base) -> pd.DataFrame:
+# %% ../nbs/11_inference.ipynb #54256984
+def reference_beats(
+    base,  # the record: the path of its files without extension
+) -> pd.DataFrame:
     "The annotated beats of record `base`: sample, symbol and AAMI class."
     base = Path(base)
-    if not Path(f"{base}.atr").is_file(): raise DataError(f"record {base.name} ({base}): no reference annotations ({base}.atr), which comparing needs")
+    if not Path(f"{base}.atr").is_file():
+        raise DataError(f"record {base.name} ({base}): no reference annotations ({base}.atr), which comparing needs")
     _, _, ann = read_wfdb(base)
     symbol = np.asarray(ann.symbol)
     is_beat = np.isin(symbol, list(AAMI_MAP))
-    return pd.DataFrame({"sample": ann.sample[is_beat].astype(np.int64), "symbol": symbol[is_beat], "reference": [AAMI_MAP[s] for s in symbol[is_beat]]})
+    return pd.DataFrame({"sample": ann.sample[is_beat].astype(np.int64), "symbol": symbol[is_beat],
+                         "reference": [AAMI_MAP[s] for s in symbol[is_beat]]})
 
-def compare_record(base, predictions:pd.DataFrame, fs:int) -> tuple[pd.DataFrame, pd.DataFrame]:
+# %% ../nbs/11_inference.ipynb #e6ad7749
+def compare_record(
+    base,  # the record: the path of its files without extension, with its `.atr` annotations
+    predictions:pd.DataFrame,  # a `prediction_frame` of the record's beats, with their samples
+    fs:int,  # the record's sampling rate, Hz
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     "`compare_beats` of a record's `prediction_frame` against the record's reference annotations."
     ref = reference_beats(base)
-    return compare_beats(ref["sample"], ref["reference"], predictions["sample"], predictions["class"], fs)
+    return compare_beats(ref_samples=ref["sample"], ref_classes=ref["reference"], samples=predictions["sample"],
+                         classes=predictions["class"], fs=fs)
 
-# %% ../nbs/11_inference.ipynb #fc0a318e
-def export_onnx(net, path, opset:int=17) -> Path:
-    "Write `net` (a `probability_net`) to `path` as an ONNX graph from `beats` `(n, 187)` to `probabilities` `(n, 5)`."
+# %% ../nbs/11_inference.ipynb #1ea8a2d6
+def export_onnx(
+    net,  # a `probability_net`
+    path,  # the `.onnx` file to write
+    opset:int=17,  # the ONNX operator set
+) -> Path:
+    "Write `net` to `path` as an ONNX graph from `beats` `(n, 187)` to `probabilities` `(n, 5)`."
     import onnx, torch
     def write(tmp):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", ".*legacy TorchScript-based ONNX export.*")
             warnings.filterwarnings("ignore", ".*will be removed.*")
-            torch.onnx.export(net.eval(), (torch.zeros(2, BEAT_LEN),), str(tmp), dynamo=False, opset_version=opset, input_names=["beats"],
-                              output_names=["probabilities"], dynamic_axes={"beats": {0: "n"}, "probabilities": {0: "n"}})
+            torch.onnx.export(net.eval(), (torch.zeros(2, BEAT_LEN),), str(tmp), dynamo=False, opset_version=opset,
+                              input_names=["beats"], output_names=["probabilities"],
+                              dynamic_axes={"beats": {0: "n"}, "probabilities": {0: "n"}})
         graph = onnx.load(tmp)
-        onnx.helper.set_model_props(graph, {"classes": ",".join(AAMI_CLASSES), "features": getattr(net, "features", "unknown"),
-                                            "input": f"beats (n, {BEAT_LEN}): {BEAT_LEN} samples at 125 Hz scaled to [0, 1]"})
+        onnx.helper.set_model_props(graph, {
+            "classes": ",".join(AAMI_CLASSES), "features": getattr(net, "features", "unknown"),
+            "input": f"beats (n, {BEAT_LEN}): {BEAT_LEN} samples at 125 Hz scaled to [0, 1]"})
         onnx.save(graph, tmp)
     return write_atomically(path, write)
 
-def onnx_session(path):
+# %% ../nbs/11_inference.ipynb #e6c590b3
+def onnx_session(
+    path,  # an `.onnx` file written by `export_onnx`
+):
     "An ONNX Runtime session (CPU) on the model in `path`."
     import onnxruntime as ort
     try: return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as e: raise DataError(f"{path}: not a readable ONNX model: {type(e).__name__}: {e}") from e
 
-def onnx_proba(session, X, batch_size:int=1024) -> np.ndarray:
-    "Class probabilities `(n, 5)` from an `onnx_session` on beats `X` `(n, 187)`, `batch_size` at a time."
+# %% ../nbs/11_inference.ipynb #9ef64b58
+def onnx_proba(
+    session,  # an `onnx_session`
+    X,  # raw beats `(n, 187)`
+    batch_size:int=1024,  # beats a call
+) -> np.ndarray:
+    "Class probabilities `(n, 5)` from an `onnx_session` on beats `X`, `batch_size` at a time."
     X = check_beats(X)
     out = np.empty((len(X), len(AAMI_CLASSES)), dtype=np.float32)
-    for start in range(0, len(X), batch_size): out[start:start + batch_size] = session.run(None, {"beats": X[start:start + batch_size]})[0]
+    for start in range(0, len(X), batch_size):
+        out[start:start + batch_size] = session.run(None, {"beats": X[start:start + batch_size]})[0]
     return out
 
-# %% ../nbs/11_inference.ipynb #15d02e86
+# %% ../nbs/11_inference.ipynb #6c3e1a98
 def predict_command(args):
-    "Classify every beat of `args.input` (a Kaggle-format CSV file or a WFDB record) with the model in `args.model`, one CSV row per beat to `args.out`."
+    "Classify every beat of `args.input` (a Kaggle-format CSV file or a WFDB record) with `args.model`, one CSV row a beat."
     kind, where = resolve_input(args.input, args.data)
-    if kind == "csv" and args.compare: raise DataError(f"{where}: --compare needs a WFDB record with reference annotations, not a CSV file")
+    if kind == "csv" and args.compare:
+        raise DataError(f"{where}: --compare needs a WFDB record with reference annotations, not a CSV file")
     if args.compare: reference_beats(where)  # no annotations: an error before the model loads and the detector runs
     net = load_predictor(args.model)
     if kind == "csv":
-        n = predict_csv(net, where, args.out, args.batch_size, progress=None)
+        n = predict_csv(net, where, args.out, batch_size=args.batch_size, progress=None)
         print(f"{n:,} beats of {where} classified → {args.out}")
         return
     source = "xqrs" if args.compare and args.beats == "auto" else args.beats  # scoring the detector too is the point of comparing
     X, index, fs = wfdb_beats(where, source)
-    frame = prediction_frame(index, predict_proba(net, X, args.batch_size, progress=None))
+    frame = prediction_frame(index, predict_proba(net, X, batch_size=args.batch_size, progress=None))
     write_predictions(frame, args.out)
     counts = frame["class"].value_counts().reindex(list(AAMI_CLASSES), fill_value=0)
     how = "annotated" if "symbol" in index else "found by XQRS"
-    print(f"record {where.name}: {len(frame):,} beats ({how}) classified → {args.out}\npredicted: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()))
+    print(f"record {where.name}: {len(frame):,} beats ({how}) classified → {args.out}\n"
+          f"predicted: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()))
     if args.compare:
         table, confusion = compare_record(where, frame, fs)
-        print(f"\nagreement with {where.name}.atr (beats matched within {MATCH_WINDOW_S*1000:.0f} ms):\n{table.round(4).to_string()}\n\n{confusion.to_string()}")
+        print(f"\nagreement with {where.name}.atr (beats matched within {MATCH_WINDOW_S*1000:.0f} ms):\n"
+              f"{table.round(4).to_string()}\n\n{confusion.to_string()}")
 
+# %% ../nbs/11_inference.ipynb #e4aafdee
 def export_command(args):
     "Write the model in `args.model` as ONNX to `args.onnx` and check it against PyTorch on random beats."
     net = load_predictor(args.model)
@@ -251,14 +336,19 @@ def export_command(args):
     print(f"{path}: beats (n, {BEAT_LEN}) → probabilities (n, {len(AAMI_CLASSES)}) of {', '.join(AAMI_CLASSES)}; "
           f"largest difference from PyTorch on 256 random beats {diff:.1e}")
 
+# %% ../nbs/11_inference.ipynb #7f4fb204
 def add_inference_commands(sub, common=None):
-    "Add the `predict` and `export` commands to the sub-parsers `sub` of `ecg-nbdev` (`common` is unused: neither takes a split or seed)."
+    "Add the `predict` and `export` commands to the sub-parsers `sub` of `ecg-nbdev` (`common` unused: no split or seed)."
     p = sub.add_parser("predict", help="classify the beats of a Kaggle-format CSV file or a WFDB record with a saved model")
     p.add_argument("model", type=Path, help="model folder written by save_model (e.g. RESULTS/model)")
-    p.add_argument("input", help="Kaggle-format CSV (187 samples per row, optionally a label), or a WFDB record: its path without extension, or an MIT-BIH record name")
-    p.add_argument("--out", type=Path, required=True, help="CSV to write: one row per beat with its sample (records) or row (CSV), predicted class and the 5 probabilities")
-    p.add_argument("--compare", action="store_true", help="records with .atr annotations: detect beats with XQRS, match them to the annotations within 150 ms, print per-class Se, +P and the confusion matrix")
-    p.add_argument("--beats", choices=BEAT_SOURCES, default="auto", help="a record's beats: its .atr annotations, the XQRS detector, or auto: annotations when present, XQRS with --compare (default: %(default)s)")
+    p.add_argument("input", help="Kaggle-format CSV (187 samples per row, optionally a label), or a WFDB record: "
+                                 "its path without extension, or an MIT-BIH record name")
+    p.add_argument("--out", type=Path, required=True, help="CSV to write: one row per beat with its sample (records) or row (CSV), "
+                                                           "predicted class and the 5 probabilities")
+    p.add_argument("--compare", action="store_true", help="records with .atr annotations: detect beats with XQRS, match them to "
+                   "the annotations within 150 ms, print per-class Se, +P and the confusion matrix")
+    p.add_argument("--beats", choices=BEAT_SOURCES, default="auto", help="a record's beats: its .atr annotations, the XQRS "
+                   "detector, or auto: annotations when present, XQRS with --compare (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=1024, help="beats per model call (default: %(default)s)")
     p.add_argument("--data", type=Path, default=None, help="MIT-BIH folder, for a record given by name (default: as `ecg-nbdev data`)")
     p.set_defaults(func=predict_command)

@@ -4,7 +4,8 @@
 
 # %% ../nbs/04_model.ipynb #c8c98bc7
 from __future__ import annotations
-import inspect, math
+import inspect, json, math
+from pathlib import Path
 
 import lightning as L
 import numpy as np
@@ -12,9 +13,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
-
-import json
-from pathlib import Path
 
 import ecg_nbdev
 from .core import AAMI_CLASSES, write_atomically
@@ -45,12 +43,16 @@ class BeatClassifier(L.LightningModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        opt = torch.optim.SGD(self.parameters(), lr=hp.learning_rate, momentum=hp.momentum, weight_decay=hp.weight_decay,
-                              nesterov=hp.momentum > 0, fused=True)  # one pass over the weights: 7x faster than the default on CPU
+        opt = torch.optim.SGD(self.parameters(), lr=hp.learning_rate, momentum=hp.momentum,
+                              weight_decay=hp.weight_decay, nesterov=hp.momentum > 0,
+                              fused=True)  # one pass over the weights: 7x faster than the default on CPU
         if hp.lr_schedule == "constant": return opt
-        if hp.lr_schedule != "onecycle": raise ValueError(f"unknown lr_schedule {hp.lr_schedule!r}: expected one of {LR_SCHEDULES}")
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hp.learning_rate, total_steps=self.trainer.estimated_stepping_batches,
-                                                    pct_start=0.25, base_momentum=min(0.85, hp.momentum), max_momentum=hp.momentum)
+        if hp.lr_schedule != "onecycle":
+            raise ValueError(f"unknown lr_schedule {hp.lr_schedule!r}: expected one of {LR_SCHEDULES}")
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hp.learning_rate,
+                                                    total_steps=self.trainer.estimated_stepping_batches,
+                                                    pct_start=0.25, base_momentum=min(0.85, hp.momentum),
+                                                    max_momentum=hp.momentum)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 # %% ../nbs/04_model.ipynb #d753a6a9
@@ -63,12 +65,22 @@ class Dropout(nn.Dropout):
 # %% ../nbs/04_model.ipynb #7932327f
 class LinearModel(BeatClassifier):
     "Stacked fully-connected network: input → hidden → `num_hidden_layers` × (Linear, LeakyReLU, Dropout) → logits."
-    def __init__(self, input_size:int=748, hidden_size:int=2048, num_hidden_layers:int=1, dropout:float=0.5, num_classes:int=NUM_CLASSES,
-                 learning_rate:float=1e-3, momentum:float=0.9, weight_decay:float=1e-3, lr_schedule:str="constant"):
+    def __init__(self,
+                 input_size:int=748,  # inputs per beat: 748 wavelet coefficients (4 scales × 187) or 187 samples
+                 hidden_size:int=2048,  # width of every hidden layer
+                 num_hidden_layers:int=1,  # hidden blocks after the input layer
+                 dropout:float=0.5,  # share of a hidden block's activations dropped in training
+                 num_classes:int=NUM_CLASSES,  # logits out
+                 learning_rate:float=1e-3,  # SGD step, the peak of a `onecycle` schedule
+                 momentum:float=0.9,  # SGD momentum, Nesterov when above 0
+                 weight_decay:float=1e-3,  # SGD's L2 penalty
+                 lr_schedule:str="constant"):  # one of `LR_SCHEDULES`
         super().__init__()
         self.save_hyperparameters()
-        hidden = [m for _ in range(num_hidden_layers) for m in (nn.Linear(hidden_size, hidden_size), nn.LeakyReLU(), Dropout(dropout))]
-        self.net = nn.Sequential(nn.Linear(input_size, hidden_size), nn.LeakyReLU(), *hidden, nn.Linear(hidden_size, num_classes))
+        hidden = [m for _ in range(num_hidden_layers)
+                  for m in (nn.Linear(hidden_size, hidden_size), nn.LeakyReLU(), Dropout(dropout))]
+        self.net = nn.Sequential(nn.Linear(input_size, hidden_size), nn.LeakyReLU(), *hidden,
+                                 nn.Linear(hidden_size, num_classes))
 
 # %% ../nbs/04_model.ipynb #050e4612
 class GlobalPool(nn.Module):
@@ -80,8 +92,10 @@ class ResidualBlock(nn.Module):
     def __init__(self, c_in:int, c_out:int, kernel_size:int):
         super().__init__()
         conv = lambda a, b: nn.Conv1d(a, b, kernel_size, padding=kernel_size//2, bias=False)
-        self.body = nn.Sequential(conv(c_in, c_out), nn.BatchNorm1d(c_out), nn.ReLU(), conv(c_out, c_out), nn.BatchNorm1d(c_out))
-        self.shortcut = nn.Identity() if c_in == c_out else nn.Sequential(nn.Conv1d(c_in, c_out, 1, bias=False), nn.BatchNorm1d(c_out))
+        self.body = nn.Sequential(conv(c_in, c_out), nn.BatchNorm1d(c_out), nn.ReLU(),
+                                  conv(c_out, c_out), nn.BatchNorm1d(c_out))
+        self.shortcut = (nn.Identity() if c_in == c_out
+                         else nn.Sequential(nn.Conv1d(c_in, c_out, 1, bias=False), nn.BatchNorm1d(c_out)))
         self.pool = nn.MaxPool1d(2)
 
     def forward(self, x): return self.pool(F.relu(self.body(x) + self.shortcut(x)))
@@ -89,10 +103,20 @@ class ResidualBlock(nn.Module):
 # %% ../nbs/04_model.ipynb #3f879310
 class ConvModel(BeatClassifier):
     "1-D residual CNN: `len(channels)` residual blocks, global average+max pooling, dropout and a linear head."
-    def __init__(self, input_size:int=187, beat_length:int=187, channels:tuple=(32, 64, 64, 128), kernel_size:int=5, dropout:float=0.1,
-                 num_classes:int=NUM_CLASSES, learning_rate:float=0.05, momentum:float=0.9, weight_decay:float=5e-4, lr_schedule:str="onecycle"):
+    def __init__(self,
+                 input_size:int=187,  # inputs per beat, a whole number of `beat_length`-sample channels
+                 beat_length:int=187,  # samples per channel
+                 channels:tuple=(32, 64, 64, 128),  # output width of each residual block
+                 kernel_size:int=5,  # convolution width, in samples
+                 dropout:float=0.1,  # share of the pooled features dropped in training
+                 num_classes:int=NUM_CLASSES,  # logits out
+                 learning_rate:float=0.05,  # SGD step, the peak of a `onecycle` schedule
+                 momentum:float=0.9,  # SGD momentum, Nesterov when above 0
+                 weight_decay:float=5e-4,  # SGD's L2 penalty
+                 lr_schedule:str="onecycle"):  # one of `LR_SCHEDULES`
         super().__init__()
-        if input_size % beat_length: raise ValueError(f"input_size {input_size} is not a whole number of {beat_length}-sample channels")
+        if input_size % beat_length:
+            raise ValueError(f"input_size {input_size} is not a whole number of {beat_length}-sample channels")
         self.save_hyperparameters()
         widths = [input_size//beat_length, *channels]
         blocks = [ResidualBlock(c_in, c_out, kernel_size) for c_in, c_out in zip(widths, widths[1:])]
@@ -102,7 +126,10 @@ class ConvModel(BeatClassifier):
 # %% ../nbs/04_model.ipynb #21bce4ae
 MODELS = {"linear": LinearModel, "conv": ConvModel}
 
-def make_model(name:str, **hparams) -> BeatClassifier:
+def make_model(
+    name:str,  # a key of `MODELS`: linear or conv
+    **hparams,  # hyper-parameters; those the model's constructor does not take are left out
+) -> BeatClassifier:
     "The model called `name` in `MODELS`, built from those of `hparams` its constructor takes."
     if name not in MODELS: raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
     cls = MODELS[name]
@@ -111,28 +138,40 @@ def make_model(name:str, **hparams) -> BeatClassifier:
 
 # %% ../nbs/04_model.ipynb #e804d7d6
 def _as_tensors(X, y):
-    "The beats and labels as a `TensorDataset`, sharing memory with the arrays unless they are read-only or of another dtype."
+    "The beats and labels as a `TensorDataset`, sharing memory with the arrays unless read-only or of another dtype."
     return TensorDataset(*(torch.from_numpy(np.require(a, dtype, "W")) for a, dtype in ((X, np.float32), (y, np.int64))))
 
 class BeatDataModule(L.LightningDataModule):
     "Train and validation beats held as tensors, batched by index gathers with a seeded shuffle."
-    def __init__(self, X_train, y_train, X_val, y_val, batch_size:int=512, eval_batch_size:int=4096, num_workers:int=0, seed:int=0):
+    def __init__(self,
+                 X_train, y_train,  # training inputs `(n, d)` and their class indices `(n,)`
+                 X_val, y_val,  # validation inputs and class indices
+                 batch_size:int=512,  # training beats a step
+                 eval_batch_size:int=4096,  # validation beats a batch: no gradients, so larger
+                 num_workers:int=0,  # loader processes; 0 gathers in the training process, which is fastest in memory
+                 seed:int=0):  # seeds the shuffle of the training beats
         super().__init__()
         self.train_set, self.val_set = _as_tensors(X_train, y_train), _as_tensors(X_val, y_val)
-        self.batch_size, self.eval_batch_size, self.num_workers, self.seed = batch_size, eval_batch_size, num_workers, seed
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.num_workers, self.seed = num_workers, seed
 
     def _loader(self, data, sampler, batch_size):
         return DataLoader(data, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self):
-        return self._loader(self.train_set, RandomSampler(self.train_set, generator=torch.Generator().manual_seed(self.seed)), self.batch_size)
+        shuffle = RandomSampler(self.train_set, generator=torch.Generator().manual_seed(self.seed))
+        return self._loader(self.train_set, shuffle, self.batch_size)
 
     def val_dataloader(self): return self._loader(self.val_set, SequentialSampler(self.val_set), self.eval_batch_size)
 
 # %% ../nbs/04_model.ipynb #6405ce17
 @torch.no_grad()
-def predict_logits(model:nn.Module, X, batch_size:int=4096) -> np.ndarray:
+def predict_logits(
+    model:nn.Module,  # a classifier answering logits
+    X,  # its inputs `(n, d)`, any array-like of numbers
+    batch_size:int=4096,  # beats a forward pass
+) -> np.ndarray:
     "Logits `(n, classes)` of `model` on beats `X` in evaluation mode; the model's mode is restored afterwards."
     was_training = model.training
     model.eval()
@@ -144,7 +183,8 @@ def predict_logits(model:nn.Module, X, batch_size:int=4096) -> np.ndarray:
 # %% ../nbs/04_model.ipynb #f2e40fbc
 class Ensemble(nn.Module):
     "Classifiers as one model whose logits are the log of their mean class probabilities."
-    def __init__(self, members:list[nn.Module]):
+    def __init__(self,
+                 members:list[nn.Module]):  # classifiers of the same inputs, answering logits
         super().__init__()
         if not members: raise ValueError("an ensemble needs at least one member")
         self.members = nn.ModuleList(members)
@@ -154,10 +194,16 @@ class Ensemble(nn.Module):
 
 # %% ../nbs/04_model.ipynb #4275ae73
 def _describe(model:BeatClassifier) -> dict:
+    "The name in `MODELS` and the hyper-parameters of `model`, from which `_build` makes it again."
     return {"model": next(k for k, cls in MODELS.items() if type(model) is cls), "hparams": dict(model.hparams)}
 
-def save_model(model:BeatClassifier|Ensemble, folder, features:str) -> Path:
-    "Write `model`'s weights (`model.pt`, a state dict) and description (`model.json`, an `Ensemble` member by member) into `folder`."
+# %% ../nbs/04_model.ipynb #cddba130
+def save_model(
+    model:BeatClassifier|Ensemble,  # the model to keep
+    folder,  # where to write `model.pt` and `model.json`; made if missing
+    features:str,  # what the model reads: `cwt` or `raw` (see `beat_features`)
+) -> Path:
+    "Write `model`'s weights (`model.pt`) and description (`model.json`, an `Ensemble` member by member) into `folder`."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     desc = {"members": [_describe(m) for m in model.members]} if isinstance(model, Ensemble) else _describe(model)
     desc |= {"features": features, "classes": list(AAMI_CLASSES), "ecg_nbdev": ecg_nbdev.__version__}
@@ -165,29 +211,41 @@ def save_model(model:BeatClassifier|Ensemble, folder, features:str) -> Path:
     write_atomically(folder/"model.json", lambda f: f.write_text(json.dumps(desc, indent=1)))
     return folder
 
+# %% ../nbs/04_model.ipynb #c6151dcc
 def _build(desc:dict, path:Path) -> BeatClassifier:
-    if desc.get("model") not in MODELS: raise ValueError(f"{path}: model {desc.get('model')!r}, expected one of {', '.join(MODELS)}")
+    "The untrained model `desc` (written by `_describe`) describes, or a ValueError naming the file `path` it came from."
+    if desc.get("model") not in MODELS:
+        raise ValueError(f"{path}: model {desc.get('model')!r}, expected one of {', '.join(MODELS)}")
     return make_model(desc["model"], **desc["hparams"])
 
-def load_model(folder) -> tuple[BeatClassifier|Ensemble, str]:
+# %% ../nbs/04_model.ipynb #af825c81
+def load_model(
+    folder,  # a folder written by `save_model`
+) -> tuple[BeatClassifier|Ensemble, str]:
     "The model saved in `folder` by `save_model`, in evaluation mode, and the name of the features it reads."
     folder = Path(folder)
     for fname in ("model.json", "model.pt"):
-        if not (folder/fname).is_file(): raise FileNotFoundError(f"{folder}: no {fname}; expected a folder written by save_model")
+        if not (folder/fname).is_file():
+            raise FileNotFoundError(f"{folder}: no {fname}; expected a folder written by save_model")
     desc = json.loads((folder/"model.json").read_text())
-    model = Ensemble([_build(d, folder/"model.json") for d in desc["members"]]) if "members" in desc else _build(desc, folder/"model.json")
+    path = folder/"model.json"
+    model = Ensemble([_build(d, path) for d in desc["members"]]) if "members" in desc else _build(desc, path)
     model.load_state_dict(torch.load(folder/"model.pt", weights_only=True))
     return model.eval(), desc["features"]
 
 # %% ../nbs/04_model.ipynb #738bcdd7
-def probability_net(net, features:str="cwt"):
-    "`net`, which reads `features` of beats, as one `nn.Sequential` from raw beats `(n, 187)` to class probabilities: a fixed CWT layer, `net`, a softmax."
-    if features not in FEATURES: raise ValueError(f"unknown features {features!r}: expected one of {', '.join(FEATURES)}")
+def probability_net(
+    net:nn.Module,  # a classifier of `features` of beats, answering logits: a model, an `Ensemble` or a model's `.net`
+    features:str="cwt",  # what `net` reads: `cwt` (`beat_features`' wavelet coefficients) or `raw` (the samples)
+) -> nn.Sequential:
+    "`net` as one `nn.Sequential` from raw beats `(n, 187)` to class probabilities: fixed CWT layer (`cwt`), `net`, softmax."
+    if features not in FEATURES:
+        raise ValueError(f"unknown features {features!r}: expected one of {', '.join(FEATURES)}")
     layers = [net.eval(), nn.Softmax(dim=-1)]
     if features == "cwt":
         W = cwt_matrix()  # beat_features' defaults: scales 1-4, Mexican hat
         cwt = nn.Linear(BEAT_LEN, W.shape[1], bias=False)
-        cwt.weight = nn.Parameter(torch.tensor(W.T), requires_grad=False)  # x @ W, as `cwt_features` computes it
+        cwt.weight = nn.Parameter(torch.tensor(np.ascontiguousarray(W.T)), requires_grad=False)  # x @ W, as `cwt_features` computes it
         layers.insert(0, cwt)
     out = nn.Sequential(*layers).eval()
     out.features = features  # what `export_onnx` writes into the file's metadata

@@ -1,7 +1,9 @@
 """Build the documentation site with Jupyter Book 1 from the notebooks as nbdev processes them.
 
-`python tools/site.py` runs nbdev's `proc_nbs` (no Quarto needed) into `_proc/`, turns what it leaves for Quarto into what
-Jupyter Book understands, and builds HTML into `_proc/_build/html/` (open `index.html`). Notebooks are not re-executed:
+`_quarto.yml` is the one description of the site (title, navigation order, repository link); where Quarto is installed,
+`nbdev_docs` builds the site from it. `python tools/site.py` builds the same site without Quarto: it runs nbdev's `proc_nbs`
+into `_proc/`, turns what it leaves for Quarto into what Jupyter Book understands, writes Jupyter Book's `_config.yml` and
+`_toc.yml` from `_quarto.yml`, and builds HTML into `_proc/_build/html/` (open `index.html`). Notebooks are not re-executed:
 the site shows the outputs committed with them. `python tools/site.py --check` then opens every page in headless Chromium
 and fails unless each renders its title and all its notebook's figures with no error output; it saves a screenshot of the
 landing page as `_proc/_build/index.png`.
@@ -9,6 +11,8 @@ landing page as `_proc/_build/index.png`.
 import json, re, shutil, subprocess, sys
 from configparser import ConfigParser
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PROC = ROOT/"_proc"
@@ -46,13 +50,28 @@ def jupyter_book_cells(cells):
     return out
 
 
+def site_description(path=ROOT/"_quarto.yml"):
+    "Title, repository URL and the pages in navigation order, from the Quarto website configuration."
+    site = yaml.safe_load(Path(path).read_text())["website"]
+    pages = [Path(p).stem for p in site["sidebar"]["contents"]]
+    if pages[0] != "index": raise ValueError(f"{path}: the sidebar must start with index.ipynb, the landing page; it starts with {pages[0]}")
+    return site["title"], site.get("repo-url"), pages
+
+
 def write_book(nbs):
-    "Jupyter Book's `_config.yml` and `_toc.yml`, the chapters in notebook-number order."
+    "Jupyter Book's `_config.yml` and `_toc.yml` from `_quarto.yml`: its title, repository link and navigation order."
     cfg = ConfigParser(delimiters=["="]); cfg.read(ROOT/"settings.ini")
-    title, author = cfg["DEFAULT"]["lib_name"], cfg["DEFAULT"]["author"]
+    title, repo, pages = site_description()
+    if missing := sorted({p.stem for p in nbs} - set(pages)): raise ValueError(f"_quarto.yml: notebooks missing from the sidebar: {missing}")
+    if extra := [p for p in pages if not (PROC/f"{p}.ipynb").exists()]: raise ValueError(f"_quarto.yml: sidebar pages with no notebook: {extra}")
     (PROC/"_config.yml").write_text(f"""title: {title}
-author: {author}
+author: {cfg["DEFAULT"]["author"]}
 only_build_toc_files: true
+repository:
+  url: {repo}
+  branch: main
+html:
+  use_repository_button: true
 execute:
   execute_notebooks: "off"
 parse:
@@ -62,7 +81,7 @@ sphinx:
     nb_render_markdown_format: myst
     html_show_copyright: false
 """)
-    chapters = "".join(f"  - file: {p.stem}\n" for p in nbs if p.stem != "index")
+    chapters = "".join(f"  - file: {p}\n" for p in pages[1:])
     (PROC/"_toc.yml").write_text(f"format: jb-book\nroot: index\nchapters:\n{chapters}")
 
 
