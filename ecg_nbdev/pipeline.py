@@ -18,7 +18,7 @@ from scipy.special import softmax
 
 from .core import pipeline_plan, run_config, write_atomically
 from .data import load_beats, split_beats, split_table
-from .evaluation import (SUMMARY_METRICS, confusion_figure, evaluate, metrics_table, read_metrics, roc_figure,
+from .evaluation import (SUMMARY_METRICS, confusion_figure, evaluate, metrics_table, read_metrics, roc_figure, shown,
                                   training_curve_figure, write_metrics)
 from .features import beat_features
 from .model import Ensemble, load_model, predict_logits, save_model
@@ -180,5 +180,5 @@ def run_pipeline(
                         test_metrics=read_metrics(folder/"test_metrics.json"), study=study, members=members,
                         predictions=predictions, history=history, seconds=time.time() - start)
         write_figures(res, split)
-        say(f"done: results in {folder}\n{summary_table(res).round(4).to_string()}")
+        say(f"done: results in {folder}\n{shown(summary_table(res)).to_string()}")  # the field's names, as the report
     return res
