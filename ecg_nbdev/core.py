@@ -33,7 +33,7 @@ def write_atomically(
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")  # the five classes of ANSI/AAMI EC57, in the order of the Kaggle labels 0-4
 
 # %% ../nbs/00_core.ipynb #b8ab3155
-MODEL_NAMES = ("linear", "conv")
+MODEL_NAMES = ("linear", "conv", "rhythm")
 
 # %% ../nbs/00_core.ipynb #4454c3cc
 DEFAULT_AUGMENT = {"temporal_shift": 5}  # read-only default: graft then shift, as the original project
@@ -57,29 +57,38 @@ PRESETS = {
     "quick": dict(accelerator="cpu", devices=1,
                   per_class=300, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=3, batch_size=64, num_workers=0,
                   hidden_size=256, num_hidden_layers=2, dropout=0.2, learning_rate=0.1, momentum=0.9, weight_decay=1e-4, lr_schedule="constant",
-                  channels=(16, 32, 32), kernel_size=5,
+                  channels=(16, 32, 32), kernel_size=5, class_weight=None,
                   conv=dict(features="raw", max_epochs=6, learning_rate=0.05, lr_schedule="onecycle", dropout=0.1),
-                  pipeline=dict(model="linear", trials=3, space=SEARCH_SPACE, n_boot=200, ensemble=2)),
+                  rhythm=dict(per_class=None, features="rhythm", channels=(8, 16), max_epochs=2, patience=2, batch_size=256,
+                              learning_rate=0.05, lr_schedule="onecycle", dropout=0.1, class_weight="inverse"),
+                  pipeline=dict(kaggle=dict(model="linear", space=SEARCH_SPACE), interpatient=dict(model="rhythm", space=CONV_SPACE),
+                                trials=3, n_boot=200, ensemble=2)),
     "default": dict(accelerator="cpu", devices=1,
                     per_class=20_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=4, batch_size=256, num_workers=0,
                     hidden_size=512, num_hidden_layers=2, dropout=0.2, learning_rate=0.1, momentum=0.9, weight_decay=1e-4, lr_schedule="onecycle",
-                    channels=(32, 64, 64, 128), kernel_size=5,
+                    channels=(32, 64, 64, 128), kernel_size=5, class_weight=None,
                     conv=dict(per_class=None, features="raw", channels=(32, 32, 64, 64, 128), max_epochs=20, patience=20, learning_rate=0.05,
                               weight_decay=5e-4, dropout=0.1),
-                    pipeline=dict(model="conv", trials=6, space=CONV_SPACE, n_boot=1000, ensemble=3)),
+                    rhythm=dict(per_class=None, features="rhythm", channels=(16, 16, 32, 32), max_epochs=4, patience=4, learning_rate=0.05,
+                                weight_decay=5e-4, dropout=0.1, class_weight="inverse"),
+                    pipeline=dict(kaggle=dict(model="conv", space=CONV_SPACE), interpatient=dict(model="rhythm", space=CONV_SPACE),
+                                  trials=6, n_boot=1000, ensemble=3)),
     "paper": dict(accelerator="auto", devices=1,
                   per_class=10_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=100, patience=5, batch_size=64, num_workers=0,
                   hidden_size=2048, num_hidden_layers=4, dropout=0.5, learning_rate=0.0053, momentum=0.969, weight_decay=1e-4, lr_schedule="constant",
-                  channels=(32, 64, 64, 128), kernel_size=5,
+                  channels=(32, 64, 64, 128), kernel_size=5, class_weight=None,
                   conv=dict(per_class=None, features="raw", channels=(48, 48, 96, 96, 192), max_epochs=20, patience=20, batch_size=256,
                             learning_rate=0.05, momentum=0.9, weight_decay=5e-4, lr_schedule="onecycle", dropout=0.1),
-                  pipeline=dict(model="linear", trials=20, space=SEARCH_SPACE, n_boot=1000, ensemble=3)),
+                  rhythm=dict(per_class=None, features="rhythm", channels=(32, 32, 64, 64), max_epochs=4, patience=4, batch_size=256,
+                              learning_rate=0.05, momentum=0.9, weight_decay=5e-4, lr_schedule="onecycle", dropout=0.1, class_weight="inverse"),
+                  pipeline=dict(kaggle=dict(model="linear", space=SEARCH_SPACE), interpatient=dict(model="rhythm", space=CONV_SPACE),
+                                trials=20, n_boot=1000, ensemble=3)),
 }
 
 # %% ../nbs/00_core.ipynb #f6bd55b4
 def run_config(
     preset:str="quick",  # one of `PRESETS`: quick, default or paper
-    model:str="linear",  # one of `MODEL_NAMES`: linear or conv
+    model:str="linear",  # one of `MODEL_NAMES`: linear, conv or rhythm
     **overrides,  # settings that replace the preset's; each must be one the preset has
 ) -> dict:
     "The settings of a run: preset `preset` adjusted for `model`, then `overrides`, each of which must name a known setting."
@@ -93,10 +102,13 @@ def run_config(
 # %% ../nbs/00_core.ipynb #a2a2f5f0
 def pipeline_plan(
     preset:str,  # one of `PRESETS`: quick, default or paper
+    split:str="kaggle",  # the split the main job runs on: kaggle or interpatient
 ) -> dict:
-    "The main job's plan at `preset`: the model it tunes, the search space, trials, bootstrap resamples and ensemble size."
+    "The main job's plan at `preset` on `split`: the model it tunes, search space, trials, bootstrap resamples, ensemble size."
     if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}: expected one of {', '.join(PRESETS)}")
-    return PRESETS[preset]["pipeline"]
+    splits = {k: v for k, v in PRESETS[preset]["pipeline"].items() if isinstance(v, dict)}  # per split: model, space
+    if split not in splits: raise ValueError(f"unknown split {split!r}: expected one of {', '.join(splits)}")
+    return {**{k: v for k, v in PRESETS[preset]["pipeline"].items() if k not in splits}, **splits[split]}
 
 # %% ../nbs/00_core.ipynb #1bb8bfde
 def notebook_preset() -> str:

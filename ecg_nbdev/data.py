@@ -11,17 +11,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import wfdb
-from scipy.signal import resample_poly
+from scipy.signal import butter, resample_poly, sosfiltfilt
 from sklearn.model_selection import train_test_split
 
 import ecg_nbdev
 from .core import DataError, AAMI_CLASSES, write_atomically
 
 # %% auto #0
-__all__ = ['MITDB_RECORDS', 'DATA_ENV', 'CACHE_ENV', 'PROJECT_ROOT', 'SHARED_MITDB', 'BYTES_PER_SAMPLE', 'AAMI_MAP',
-           'BEAT_PARAMS', 'BUILD_VERSION', 'KAGGLE_TOTALS', 'DS1', 'DS2', 'PACED', 'SPLITS', 'PARTS', 'cache_dir',
-           'missing_files', 'download_mitdb', 'find_mitdb', 'check_dat_size', 'read_wfdb', 'read_record',
-           'extract_beats', 'record_beats', 'build_beats', 'load_beats', 'class_table', 'split_beats', 'split_table',
+__all__ = ['MITDB_RECORDS', 'DATA_ENV', 'CACHE_ENV', 'PROJECT_ROOT', 'SHARED_MITDB', 'BYTES_PER_SAMPLE', 'RHYTHM_COLUMNS',
+           'WINDOW_PARAMS', 'AAMI_MAP', 'BEAT_PARAMS', 'BUILD_VERSION', 'KAGGLE_TOTALS', 'DS1', 'DS2', 'PACED',
+           'SPLITS', 'PARTS', 'cache_dir', 'missing_files', 'download_mitdb', 'find_mitdb', 'check_dat_size',
+           'read_wfdb', 'read_record', 'extract_beats', 'rhythm_features', 'extract_windows', 'record_inputs',
+           'record_beats', 'build_beats', 'load_beats', 'load_windows', 'class_table', 'split_beats', 'split_table',
            'read_kaggle_csv', 'write_kaggle_csv', 'write_kaggle_split']
 
 # %% ../nbs/01_data.ipynb #1b590289
@@ -171,6 +172,65 @@ def extract_beats(
     beats = np.where(valid, (seg - lo)/np.where(hi > lo, hi - lo, 1), 0)
     return beats.astype(np.float32), keep
 
+# %% ../nbs/01_data.ipynb #c70f4e22
+RHYTHM_COLUMNS = ("pre_rr", "post_rr", "local_rr", "long_rr", "pre_rel", "post_rel", "local_rel", "long_rel",
+                  "irregularity")
+
+# %% ../nbs/01_data.ipynb #9b718ef6
+def rhythm_features(
+    peaks,  # every beat's R peak in one record, sample indices in increasing order
+    fs:float=360,  # the sampling rate of `peaks`, Hz
+    local_beats:int=10,  # beats of the local average RR: this one and those before it
+    long_s:float=300,  # seconds of the centred window of the long average RR
+    irregular_beats:int=21,  # beats of the centred window whose median change of log RR is the irregularity
+) -> pd.DataFrame:
+    "Per beat, `RHYTHM_COLUMNS`: pre-, post-, local and long RR in seconds, the same over the record's mean RR, irregularity."
+    t = np.asarray(peaks, dtype=np.float64)/fs
+    if len(t) < 2: raise DataError(f"{len(t)} beat(s): rhythm needs at least two beats, expected a record with R peaks")
+    if (np.diff(t) <= 0).any(): raise ValueError("peaks must be strictly increasing")
+    rr = np.diff(t)
+    pre, post = np.r_[rr[0], rr], np.r_[rr, rr[-1]]  # the first and last beats borrow their one neighbour's interval
+    csum = np.r_[0, np.cumsum(pre)]
+    i = np.arange(len(t)); lo = np.maximum(i - local_beats + 1, 0)
+    local = (csum[i + 1] - csum[lo])/(i + 1 - lo)
+    a, b = np.searchsorted(t, t - long_s/2), np.searchsorted(t, t + long_s/2, side="right")
+    long = (csum[b] - csum[a])/(b - a)
+    change = np.abs(np.diff(np.log(pre), prepend=np.log(pre[0])))
+    irregularity = pd.Series(change).rolling(irregular_beats, center=True, min_periods=1).median().to_numpy()
+    mean = rr.mean()
+    cols = (pre, post, local, long, pre/mean, post/mean, local/mean, long/mean, irregularity)
+    return pd.DataFrame({c: v.astype(np.float32) for c, v in zip(RHYTHM_COLUMNS, cols)})
+
+# %% ../nbs/01_data.ipynb #709ece74
+WINDOW_PARAMS = dict(fs_out=180, before=45, after=81)  # samples at fs_out: 0.25 s before the R peak, 0.45 s after
+
+# %% ../nbs/01_data.ipynb #26aa7eae
+def extract_windows(
+    signal,  # one lead of a record, any units
+    peaks,  # the R peaks, as sample indices into `signal`
+    fs:float=360,  # the sampling rate of `signal`, Hz
+    fs_out:int=180,  # the sampling rate of the windows, Hz
+    before:int=45,  # samples before the R peak, at `fs_out`
+    after:int=81,  # samples from the R peak on, at `fs_out`
+) -> np.ndarray:
+    "Windows `(n, before+after)` float32 around `peaks`: band-passed, at `fs_out`, over the record's median R amplitude."
+    fs = int(round(fs)); g = gcd(fs_out, fs)
+    x = sosfiltfilt(butter(2, [0.5, 40], "bandpass", fs=fs, output="sos"), np.asarray(signal, dtype=np.float64))
+    x = resample_poly(x, fs_out//g, fs//g)
+    p = np.round(np.asarray(peaks)*fs_out/fs).astype(np.int64)
+    seg = x[np.clip(p[:, None] + np.arange(-before, after), 0, len(x) - 1)]  # the record's ends repeat its edge sample
+    scale = np.median(np.abs(seg[:, before])) if len(seg) else 1.0
+    return (seg/(scale if scale > 0 else 1.0)).astype(np.float32)
+
+# %% ../nbs/01_data.ipynb #cb79adb2
+def record_inputs(
+    signal,  # one lead of a record
+    peaks,  # every beat's R peak, sample indices in increasing order
+    fs:float=360,  # the sampling rate, Hz
+) -> tuple[np.ndarray, pd.DataFrame]:
+    "The centred windows and the rhythm features of the beats at `peaks`: what the rhythm-aware model reads of a record."
+    return extract_windows(signal, peaks, fs, **WINDOW_PARAMS), rhythm_features(peaks, fs)
+
 # %% ../nbs/01_data.ipynb #48462814
 AAMI_MAP = {**dict.fromkeys("NLRej", "N"), **dict.fromkeys("AaJS", "S"), **dict.fromkeys("VE", "V"), "F": "F",
             **dict.fromkeys("/fQ", "Q")}  # MIT-BIH beat symbol → AAMI class
@@ -180,22 +240,24 @@ def record_beats(
     name,  # the record's name, e.g. "208"
     path=None,  # the database folder; None: found by `find_mitdb`
     **kw,  # passed to `extract_beats`
-) -> tuple[np.ndarray, pd.DataFrame]:
-    "The AAMI-labelled beats of record `name` and their metadata (record, sample at 360 Hz, symbol, label)."
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    "Record `name`'s AAMI-labelled beats, their table (record, sample at 360 Hz, symbol, label, rhythm) and their windows."
     signal, lead, ann = read_record(name, path)
     symbols = np.asarray(ann.symbol)
     is_beat = np.isin(symbols, list(AAMI_MAP))
-    beats, keep = extract_beats(signal, ann.sample[is_beat], **kw)
+    peaks = ann.sample[is_beat]
+    beats, keep = extract_beats(signal, peaks, **kw)
+    windows, rhythm = record_inputs(signal, peaks)  # the rhythm of every beat, also those `extract_beats` drops
     symbols = symbols[is_beat][keep]
     meta = pd.DataFrame({"record": np.full(len(beats), int(name), dtype=np.int16),
-                         "sample": ann.sample[is_beat][keep].astype(np.int32),
+                         "sample": peaks[keep].astype(np.int32),
                          "symbol": symbols,
                          "label": np.array([AAMI_CLASSES.index(AAMI_MAP[s]) for s in symbols], dtype=np.int64)})
-    return beats, meta
+    return beats, pd.concat([meta, rhythm[keep].reset_index(drop=True)], axis=1), windows[keep]
 
 # %% ../nbs/01_data.ipynb #72b94e11
 BEAT_PARAMS = dict(fs_out=125, length=187, rr_factor=1.2, window_s=10)
-BUILD_VERSION = 1  # bump when the way beats are cut changes
+BUILD_VERSION = 2  # bump when the way beats are cut changes: 2 added the rhythm columns and the windows
 
 # %% ../nbs/01_data.ipynb #2cbb2013
 def _beats_key(records, params):
@@ -207,33 +269,51 @@ def build_beats(
     path=None,  # the database folder; None: found by `find_mitdb`
     records=MITDB_RECORDS,  # the records to read
     **params,  # beat parameters replacing `BEAT_PARAMS`
-) -> tuple[np.ndarray, pd.DataFrame]:
-    "Beats and metadata of `records`, built from the raw database without any cache."
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    "Beats, their table and their windows of `records`, built from the raw database without any cache."
     params = {**BEAT_PARAMS, **params}
-    parts = [record_beats(r, path, **params) for r in records]
-    return np.concatenate([b for b, _ in parts]), pd.concat([m for _, m in parts], ignore_index=True)
+    beats, tables, windows = zip(*(record_beats(r, path, **params) for r in records))
+    return np.concatenate(beats), pd.concat(tables, ignore_index=True), np.concatenate(windows)
 
 # %% ../nbs/01_data.ipynb #a63a6a45
-def load_beats(
-    path=None,  # the database folder; None: found by `find_mitdb`
-    records=MITDB_RECORDS,  # the records to read
-    cache:bool=True,  # read the cached beats when built with the same parameters, and write them when not
-    **params,  # beat parameters replacing `BEAT_PARAMS`
-) -> tuple[np.ndarray, pd.DataFrame]:
-    "All beats `(n, 187)` float32 and their metadata, from the cache when it was built with the same parameters."
+TABLE_COLUMNS = ("record", "sample", "symbol", "label", *RHYTHM_COLUMNS)
+
+def _load_table(path, records, cache, params) -> dict:
+    "Beats `X`, table `meta` and windows `W` of `records`, from the cache when it was built with the same parameters."
     params = {**BEAT_PARAMS, **params}
     path = find_mitdb(path)  # a wrong explicit path is an error even when the beats are cached
     file = cache_dir()/"beats"/f"beats-{_beats_key(records, params)}.npz"
     if cache and file.exists():
         try:
             with np.load(file, allow_pickle=False) as z:
-                return z["X"], pd.DataFrame({c: z[c] for c in ("record", "sample", "symbol", "label")})
+                return {"X": z["X"], "meta": pd.DataFrame({c: z[c] for c in TABLE_COLUMNS}), "W": z["W"]}
         except Exception: pass  # an unreadable cache is rebuilt, never trusted
-    X, meta = build_beats(path, records, **params)
+    X, meta, W = build_beats(path, records, **params)
     if cache:
         columns = {c: meta[c].to_numpy(dtype="U1" if c == "symbol" else None) for c in meta}
-        write_atomically(file, lambda tmp: np.savez_compressed(tmp, X=X, **columns))
-    return X, meta
+        write_atomically(file, lambda tmp: np.savez_compressed(tmp, X=X, W=W, **columns))
+    return {"X": X, "meta": meta, "W": W}
+
+# %% ../nbs/01_data.ipynb #6f8655ca
+def load_beats(
+    path=None,  # the database folder; None: found by `find_mitdb`
+    records=MITDB_RECORDS,  # the records to read
+    cache:bool=True,  # read the cached beats when built with the same parameters, and write them when not
+    **params,  # beat parameters replacing `BEAT_PARAMS`
+) -> tuple[np.ndarray, pd.DataFrame]:
+    "All beats `(n, 187)` float32 and their table, from the cache when it was built with the same parameters."
+    table = _load_table(path, records, cache, params)
+    return table["X"], table["meta"]
+
+# %% ../nbs/01_data.ipynb #4802b3dc
+def load_windows(
+    path=None,  # the database folder; None: found by `find_mitdb`
+    records=MITDB_RECORDS,  # the records to read
+    cache:bool=True,  # read the cache when built with the same parameters, and write it when not
+) -> tuple[np.ndarray, pd.DataFrame]:
+    "The centred windows of all beats `(n, 126)` float32, row for row with `load_beats`, and the same table."
+    table = _load_table(path, records, cache, {})
+    return table["W"], table["meta"]
 
 # %% ../nbs/01_data.ipynb #5f1fd116
 KAGGLE_TOTALS = dict(N=90_589, S=2_779, V=7_236, F=803, Q=8_039)
@@ -272,7 +352,7 @@ def split_beats(
     split:str="kaggle",  # one of `SPLITS`: kaggle (beats at random) or interpatient (by record)
     seed:int=0,  # the seed of the random choices
 ) -> dict[str, np.ndarray]:
-    "Indices of the `train`, `val`, `test` and `holdout` beats under `split` ('kaggle' or 'interpatient')."
+    "Indices of the `train`, `val`, `test` and `holdout` beats under `split`; interpatient's test part is its validation part."
     y, records = meta["label"].to_numpy(), meta["record"].to_numpy()
     idx = np.arange(len(meta))
     if split == "kaggle":
@@ -281,7 +361,7 @@ def split_beats(
         test, holdout = train_test_split(test, test_size=0.5, stratify=y[test], random_state=seed)
     elif split == "interpatient":
         train, val = _group_split(idx[np.isin(records, DS1)], y, records, 0.2, seed)
-        test, holdout = _group_split(idx[np.isin(records, DS2)], y, records, 0.5, seed)
+        test, holdout = val, idx[np.isin(records, DS2)]  # every choice on DS1; all of DS2 reported, as published
     else: raise ValueError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
     return {k: np.sort(v) for k, v in zip(PARTS, (train, val, test, holdout))}
 

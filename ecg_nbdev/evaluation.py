@@ -16,10 +16,11 @@ from .core import AAMI_CLASSES, write_atomically
 from .data import SPLITS
 
 # %% auto #0
-__all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'METRIC_NAMES', 'PUBLISHED', 'confusion_counts',
-           'class_rates', 'ovr_auroc', 'metric_keys', 'metric_arrays', 'bootstrap_weights', 'evaluate', 'metrics_table',
-           'check_metrics', 'write_metrics', 'read_metrics', 'confusion_figure', 'roc_figure', 'history_frame',
-           'training_curve_figure', 'metric_name', 'readable', 'results_table', 'shown']
+__all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'METRIC_NAMES', 'PUBLISHED', 'EC57_CLASSES',
+           'confusion_counts', 'class_rates', 'ovr_auroc', 'metric_keys', 'metric_arrays', 'bootstrap_weights',
+           'evaluate', 'metrics_table', 'check_metrics', 'write_metrics', 'read_metrics', 'confusion_figure',
+           'roc_figure', 'history_frame', 'training_curve_figure', 'metric_name', 'readable', 'results_table', 'shown',
+           'ec57_table']
 
 # %% ../nbs/05_evaluation.ipynb #87e19691
 def _labels(y, n_classes:int, name:str="y_true") -> np.ndarray:
@@ -326,7 +327,8 @@ def training_curve_figure(
 # %% ../nbs/05_evaluation.ipynb #6662cc46
 METRIC_NAMES = {"macro_auroc": "macro AUROC", "macro_accuracy": "macro accuracy", "micro_accuracy": "accuracy",
                 "macro_f1": "macro F1", "loss": "loss",  # the summaries
-                "auroc": "AUROC", "se": "Se", "ppv": "+P", "spec": "Sp", "f1": "F1"}  # per class, the class after
+                "auroc": "AUROC", "se": "Se", "ppv": "+P", "spec": "Sp", "f1": "F1",  # per class, the class after
+                "aami_ppv_V": "+P V (AAMI)"}  # an F beat called V is no false V (`ec57_table`)
 
 # %% ../nbs/05_evaluation.ipynb #5071828e
 _PART_NAMES = {"train": "train", "val": "validation", "test": "test", "holdout": "holdout"}  # the prefixes
@@ -370,6 +372,29 @@ PUBLISHED = {
         "metrics": {"se_V": 0.777, "ppv_V": 0.819, "se_S": 0.759, "ppv_S": 0.385},
         "citation": "P. de Chazal, M. O'Dwyer, R. B. Reilly, Automatic classification of heartbeats using ECG morphology "
                     "and heartbeat interval features, IEEE Trans. Biomed. Eng. 51(7):1196-1206, 2004 (all of DS2)"},
+    "Llamedo & Martínez 2011": {"split": "interpatient",
+        "metrics": {"se_V": 0.81, "ppv_V": 0.87, "se_S": 0.77, "ppv_S": 0.39},
+        "citation": "M. Llamedo, J. P. Martínez, Heartbeat classification using feature selection driven by database "
+                    "generalization criteria, IEEE Trans. Biomed. Eng. 58(3):616-625, 2011"},
+    "Mar et al. 2011": {"split": "interpatient",
+        "metrics": {"micro_accuracy": 0.899, "se_V": 0.868, "ppv_V": 0.759, "se_S": 0.832, "ppv_S": 0.335},
+        "citation": "T. Mar, S. Zaunseder, J. P. Martínez, M. Llamedo, R. Poll, Optimization of ECG classification by "
+                    "means of feature selection, IEEE Trans. Biomed. Eng. 58(8):2168-2177, 2011"},
+    "Zhang et al. 2014": {"split": "interpatient",
+        "metrics": {"se_V": 0.855, "ppv_V": 0.927, "se_S": 0.791, "ppv_S": 0.360},
+        "citation": "Z. Zhang, J. Dong, X. Luo, K.-S. Choi, X. Wu, Heartbeat classification using disease-specific feature "
+                    "selection, Comput. Biol. Med. 46:79-89, 2014 (accuracy 86.7-88.3 % by source)"},
+    "Lin & Yang 2014": {"split": "interpatient",
+        "metrics": {"se_V": 0.86, "ppv_V": 0.73, "se_S": 0.81, "ppv_S": 0.31},
+        "citation": "C.-C. Lin, C.-M. Yang, Heartbeat classification using normalized RR intervals and morphological "
+                    "features, Math. Probl. Eng. 2014:712474 (J. Med. Biol. Eng. 34(3) in some citations)"},
+    "Garcia et al. 2017": {"split": "interpatient",
+        "metrics": {"micro_accuracy": 0.924, "se_V": 0.873, "ppv_V": 0.594, "se_S": 0.620, "ppv_S": 0.530},
+        "citation": "G. Garcia, G. Moreira, D. Menotti, E. Luz, Inter-patient ECG heartbeat classification with temporal "
+                    "VCG optimized by PSO, Sci. Rep. 7:10543, 2017"},
+    "Zhang J. et al. 2021": {"split": "interpatient",
+        "metrics": {"se_V": 0.925, "ppv_V": 0.943, "se_S": 0.788, "ppv_S": 0.908},
+        "citation": "J. Zhang et al., J. Healthc. Eng. 2021:9946596"},
 }
 
 # %% ../nbs/05_evaluation.ipynb #b52e6732
@@ -391,3 +416,25 @@ def shown(
 ) -> pd.DataFrame:
     "`table` for reading: the field's names (`readable`), values rounded to `digits`, a dash for a missing one."
     return readable(table).map(lambda v: "—" if pd.isna(v) else f"{v:.{digits}f}")
+
+# %% ../nbs/05_evaluation.ipynb #3ad0b342
+EC57_CLASSES = ("N", "S", "V", "F")  # the classes EC57 reports; Q is too rare in MIT-BIH to score
+
+def ec57_table(
+    y_true,  # true class indices `(n,)`
+    y_pred,  # predicted class indices `(n,)`
+    records=None,  # each beat's record: a row per record above the gross row; None: the gross row alone
+) -> pd.DataFrame:
+    "Beats, accuracy, Se and +P of N, S, V, F, and +P V under the AAMI convention, per record and gross (all pooled)."
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    rows = {} if records is None else {str(r): np.asarray(records) == r for r in np.unique(records)}
+    rows["gross"] = np.ones(len(y_true), dtype=bool)
+    v, f = AAMI_CLASSES.index("V"), AAMI_CLASSES.index("F")
+    out = {}
+    for name, m in rows.items():
+        C = confusion_counts(y_true[m], y_pred[m])
+        rates, C = class_rates(C), C[0]
+        out[name] = {"beats": int(m.sum()), "micro_accuracy": float(_ratio(np.trace(C), C.sum())),
+                     **{f"{m_}_{c}": float(rates[m_][0, AAMI_CLASSES.index(c)]) for c in EC57_CLASSES for m_ in ("se", "ppv")},
+                     "aami_ppv_V": float(_ratio(C[v, v], C[:, v].sum() - C[f, v]))}
+    return pd.DataFrame.from_dict(out, orient="index").rename_axis("record")

@@ -9,10 +9,13 @@ from functools import lru_cache
 import numpy as np
 import pywt
 
-from .data import BEAT_PARAMS
+import pandas as pd
+
+from .data import BEAT_PARAMS, RHYTHM_COLUMNS, WINDOW_PARAMS
 
 # %% auto #0
-__all__ = ['BEAT_LEN', 'CHUNK', 'FEATURES', 'check_beats', 'cwt_matrix', 'cwt_features', 'beat_features']
+__all__ = ['BEAT_LEN', 'CHUNK', 'FEATURES', 'WINDOW_LEN', 'RHYTHM_WIDTH', 'check_beats', 'cwt_matrix', 'cwt_features',
+           'beat_features', 'rhythm_inputs']
 
 # %% ../nbs/02_features.ipynb #12ac0c4d
 BEAT_LEN = BEAT_PARAMS["length"]
@@ -20,11 +23,12 @@ CHUNK = 8192  # beats per block: large enough for a fast matrix product, small e
 
 # %% ../nbs/02_features.ipynb #01cb747f
 def check_beats(
-    X,  # beats `(n, 187)` of any real dtype
+    X,  # beats `(n, width)` of any real dtype
+    width:int=BEAT_LEN,  # values a row: 187 for a Kaggle beat
 ) -> np.ndarray:
-    "`X` as float32 beats `(n, 187)`, uncopied when it already is; else a ValueError naming the shape or the first bad row."
+    "`X` as float32 rows `(n, width)`, uncopied when it already is; else a ValueError naming the shape or the first bad row."
     X = np.asarray(X)
-    if X.ndim != 2 or X.shape[1] != BEAT_LEN: raise ValueError(f"beats must have shape (n, {BEAT_LEN}), got {X.shape}")
+    if X.ndim != 2 or X.shape[1] != width: raise ValueError(f"beats must have shape (n, {width}), got {X.shape}")
     if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
         raise ValueError(f"beats must be real numbers, got dtype {X.dtype}")
     for start in range(0, len(X), CHUNK):
@@ -66,15 +70,37 @@ def cwt_features(
     return out
 
 # %% ../nbs/02_features.ipynb #636c7fc7
-FEATURES = ("cwt", "raw")
+FEATURES = ("cwt", "raw", "rhythm")
 
 def beat_features(
-    X,  # beats `(n, 187)`
-    features:str="cwt",  # one of `FEATURES`: cwt (wavelet coefficients) or raw (the samples)
+    X,  # beats `(n, 187)`; for `rhythm`, rows `(n, 261)` of `rhythm_inputs`
+    features:str="cwt",  # one of `FEATURES`: cwt (wavelet coefficients), raw (the samples), rhythm (beat and rhythm)
     scales=(1, 2, 3, 4),  # the wavelet scales of `cwt`, in samples
     wavelet="mexh",  # the wavelet of `cwt`
 ) -> np.ndarray:
-    "Model inputs for beats `(n, 187)`: their wavelet coefficients (`'cwt'`) or a float32 copy of the samples (`'raw'`)."
+    "Model inputs: beats' wavelet coefficients (`'cwt'`), a float32 copy of the samples (`'raw'`) or of `rhythm_inputs` rows."
     if features == "cwt": return cwt_features(X, scales, wavelet)
     if features == "raw": return np.array(check_beats(X), dtype=np.float32)
+    if features == "rhythm": return np.array(check_beats(X, RHYTHM_WIDTH), dtype=np.float32)
     raise ValueError(f"unknown features {features!r}: expected one of {', '.join(FEATURES)}")
+
+# %% ../nbs/02_features.ipynb #2a2039b5
+WINDOW_LEN = WINDOW_PARAMS["before"] + WINDOW_PARAMS["after"]
+RHYTHM_WIDTH = 2*WINDOW_LEN + len(RHYTHM_COLUMNS)  # the window, the window less its record's median, the rhythm
+
+# %% ../nbs/02_features.ipynb #c8a4f1cd
+def rhythm_inputs(
+    windows,  # centred windows `(n, 126)` of `load_windows` or `record_inputs`
+    table:pd.DataFrame,  # the beats' table: `RHYTHM_COLUMNS`, and `record` when the beats come from several records
+) -> np.ndarray:
+    "Rows `(n, 261)` float32: the window, the window less its record's median window, log RR and the irregularity."
+    W = check_beats(windows, WINDOW_LEN)
+    if missing := [c for c in RHYTHM_COLUMNS if c not in table]: raise ValueError(f"table has no column {missing[0]!r}")
+    if len(table) != len(W): raise ValueError(f"{len(W)} windows but {len(table)} table rows")
+    records = table["record"].to_numpy() if "record" in table else np.zeros(len(W))
+    typical = np.empty_like(W)
+    for r in np.unique(records):
+        rows = np.flatnonzero(records == r)
+        typical[rows] = np.median(W[rows], axis=0)
+    rr = np.log(table[list(RHYTHM_COLUMNS[:-1])].to_numpy(np.float32))
+    return np.concatenate([W, W - typical, rr, table[[RHYTHM_COLUMNS[-1]]].to_numpy(np.float32)], axis=1)

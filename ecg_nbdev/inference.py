@@ -13,15 +13,17 @@ from tqdm import tqdm
 from wfdb import processing
 
 from .core import AAMI_CLASSES, DataError, write_atomically
-from .data import AAMI_MAP, BEAT_PARAMS, MITDB_RECORDS, _first_bad_row, extract_beats, find_mitdb, read_wfdb
-from .evaluation import class_rates, confusion_counts
-from .features import BEAT_LEN, check_beats
+from .data import (AAMI_MAP, BEAT_PARAMS, MITDB_RECORDS, _first_bad_row, extract_beats, find_mitdb, read_wfdb,
+                            record_inputs)
+from .evaluation import class_rates, confusion_counts, ec57_table, readable
+from .features import BEAT_LEN, RHYTHM_WIDTH, WINDOW_LEN, check_beats, rhythm_inputs
 
 # %% auto #0
-__all__ = ['BEAT_SOURCES', 'PROBA_COLUMNS', 'MATCH_WINDOW_S', 'NO_BEAT', 'load_predictor', 'predict_proba', 'resolve_input',
-           'kaggle_batches', 'detect_peaks', 'wfdb_beats', 'prediction_frame', 'write_predictions', 'predict_csv',
-           'match_beats', 'compare_beats', 'reference_beats', 'compare_record', 'export_onnx', 'onnx_session',
-           'onnx_proba', 'predict_command', 'export_command', 'add_inference_commands']
+__all__ = ['BEAT_SOURCES', 'PROBA_COLUMNS', 'MATCH_WINDOW_S', 'NO_BEAT', 'load_predictor', 'input_width', 'predict_proba',
+           'resolve_input', 'kaggle_batches', 'detect_peaks', 'wfdb_beats', 'prediction_frame', 'write_predictions',
+           'predict_csv', 'match_beats', 'compare_beats', 'reference_beats', 'compare_record', 'export_onnx',
+           'onnx_session', 'onnx_proba', 'predict_folder', 'ec57_text', 'predict_command', 'export_command',
+           'add_inference_commands']
 
 # %% ../nbs/11_inference.ipynb #f1fb401b
 def load_predictor(
@@ -35,15 +37,19 @@ def load_predictor(
     return probability_net(model, features)
 
 # %% ../nbs/11_inference.ipynb #209a7b10
+def input_width(net) -> int:
+    "Values a beat's row has for `net`: 261 for a rhythm model (window, its difference, rhythm), else 187 samples."
+    return RHYTHM_WIDTH if getattr(net, "features", None) == "rhythm" else BEAT_LEN
+
 def predict_proba(
     net,  # a `probability_net`, e.g. from `load_predictor`
-    X,  # raw beats `(n, 187)`
+    X,  # raw beats `(n, 187)`, or rows `(n, 261)` of `rhythm_inputs` for a rhythm model
     batch_size:int=1024,  # beats a forward pass
     progress:bool|None=False,  # a progress bar; None: one on a terminal only
 ) -> np.ndarray:
     "Class probabilities `(n, 5)` float32 of `net` on beats `X`, `batch_size` beats at a time."
     import torch
-    X = check_beats(X)
+    X = check_beats(X, input_width(net))
     out = np.empty((len(X), len(AAMI_CLASSES)), dtype=np.float32)
     disable = None if progress is None else not progress
     with torch.inference_mode(), tqdm(total=len(X), unit="beat", disable=disable, leave=False) as bar:
@@ -58,10 +64,11 @@ def resolve_input(
     source,  # what a user typed: a file, a record's path (with or without extension) or an MIT-BIH record name
     data=None,  # MIT-BIH folder for a record given by name; default as `find_mitdb`
 ) -> tuple[str, Path]:
-    "What `source` names: `('record', base)` for a WFDB record, `('csv', path)` for any other file."
+    "What `source` names: `('record', base)`, `('folder', path)` of WFDB records, or `('csv', path)` for any other file."
     path = Path(source)
     if path.suffix.lower() in (".hea", ".dat", ".atr"): path = path.with_suffix("")
     if Path(f"{path}.hea").is_file(): return "record", path
+    if path.is_dir() and any(path.glob("*.hea")): return "folder", path
     if Path(source).is_file(): return "csv", Path(source)  # anything else is read as a CSV, whose reader says what is wrong
     if str(source) in MITDB_RECORDS: return "record", find_mitdb(data)/str(source)
     raise DataError(f"{source}: no such file or record; expected a Kaggle-format CSV file or a WFDB record "
@@ -88,6 +95,10 @@ def kaggle_batches(
             a = chunk.to_numpy()
             if a.shape[1] != width or np.isnan(a).any(): raise ValueError  # a short row reads as NaN
             y = a[:, BEAT_LEN] if labelled else None
+            if (outside := np.flatnonzero(((a[:, :BEAT_LEN] < 0) | (a[:, :BEAT_LEN] > 1)).any(1))).size:
+                v = a[outside[0], :BEAT_LEN]; v = v[(v < 0) | (v > 1)][0]
+                raise DataError(f"{path}, row {row + outside[0] + 1}: sample {v:g} outside [0, 1], expected Kaggle-format "
+                                f"beats scaled to [0, 1] (raw millivolts or ADC units are not)")
             if labelled and (bad := np.flatnonzero((y != np.round(y)) | (y < 0) | (y > 4))).size:
                 raise DataError(f"{path}, row {row + bad[0] + 1}: label {y[bad[0]]:g}, expected a class 0-4 (N, S, V, F, Q)")
             row += len(a)
@@ -114,8 +125,9 @@ BEAT_SOURCES = ("auto", "atr", "xqrs")
 def wfdb_beats(
     base,  # the record: the path of its files without extension
     beats:str="auto",  # atr: its annotated beats; xqrs: the R peaks XQRS finds; auto: annotations when present
+    features:str="raw",  # what the model reads: `rhythm` gets rows of `rhythm_inputs`, the others Kaggle beats
 ) -> tuple[np.ndarray, pd.DataFrame, int]:
-    "Beats of record `base` cut by `extract_beats` at `beats`; their samples (and annotations) and the sampling rate."
+    "Beats of record `base` at `beats` (cut by `extract_beats`, or as rhythm rows); their samples and the sampling rate."
     if beats not in BEAT_SOURCES: raise ValueError(f"unknown beat source {beats!r}: expected one of {', '.join(BEAT_SOURCES)}")
     base = Path(base)
     rec, lead, ann = read_wfdb(base, atr=True if beats == "atr" else None)
@@ -135,6 +147,10 @@ def wfdb_beats(
         is_beat = np.isin(symbol, list(AAMI_MAP))  # the beats `record_beats` keeps
         index = pd.DataFrame({"sample": ann.sample[is_beat].astype(np.int64), "symbol": symbol[is_beat],
                               "reference": [AAMI_MAP[s] for s in symbol[is_beat]]})
+    if features == "rhythm":  # every beat, with the rhythm of the very beats found here
+        if len(index) == 1: raise DataError(f"record {base.name} ({base}): one beat, the rhythm model needs at least two")
+        if index.empty: return np.empty((0, RHYTHM_WIDTH), np.float32), index, fs
+        return rhythm_inputs(*record_inputs(digital, index["sample"].to_numpy(), fs)), index, fs
     X, keep = extract_beats(digital, index["sample"].to_numpy(), fs=fs, **BEAT_PARAMS)
     return X, index[keep].reset_index(drop=True), fs
 
@@ -170,6 +186,9 @@ def predict_csv(
     progress:bool|None=False,  # a progress bar; None: one on a terminal only
 ) -> int:
     "Classify every beat of CSV `path` with `net`, writing one row per beat to `out`, batch by batch; the number of beats."
+    if getattr(net, "features", None) == "rhythm":
+        raise DataError(f"{path}: this model reads each beat's rhythm (its RR intervals within its record), which a "
+                        f"Kaggle-format CSV does not hold; expected a WFDB record or a folder of them, or a beat-only model")
     n, disable = 0, None if progress is None else not progress
     def write(tmp):
         nonlocal n
@@ -262,19 +281,28 @@ def export_onnx(
     path,  # the `.onnx` file to write
     opset:int=17,  # the ONNX operator set
 ) -> Path:
-    "Write `net` to `path` as an ONNX graph from `beats` `(n, 187)` to `probabilities` `(n, 5)`."
+    "Write `net` to `path` as ONNX: `beats` (and, for a rhythm model, `rhythm`) in, `probabilities` `(n, 5)` out."
     import onnx, torch
+    rhythm = getattr(net, "features", None) == "rhythm"
+    class TwoInputs(torch.nn.Module):  # the rhythm model's row, as the beat part and the rhythm part a user holds
+        def __init__(self, net): super().__init__(); self.net = net
+        def forward(self, beats, rhythm): return self.net(torch.cat([beats, rhythm], 1))
+    model, names = ((TwoInputs(net), ["beats", "rhythm"]) if rhythm else (net, ["beats"]))
+    example = ((torch.zeros(2, 2*WINDOW_LEN), torch.zeros(2, RHYTHM_WIDTH - 2*WINDOW_LEN)) if rhythm
+               else (torch.zeros(2, BEAT_LEN),))
+    described = (f"beats (n, {2*WINDOW_LEN}): the centred window and its difference from the record's median; "
+                 f"rhythm (n, {RHYTHM_WIDTH - 2*WINDOW_LEN}): log RR intervals and irregularity, see rhythm_inputs"
+                 if rhythm else f"beats (n, {BEAT_LEN}): {BEAT_LEN} samples at 125 Hz scaled to [0, 1]")
     def write(tmp):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", ".*legacy TorchScript-based ONNX export.*")
             warnings.filterwarnings("ignore", ".*will be removed.*")
-            torch.onnx.export(net.eval(), (torch.zeros(2, BEAT_LEN),), str(tmp), dynamo=False, opset_version=opset,
-                              input_names=["beats"], output_names=["probabilities"],
-                              dynamic_axes={"beats": {0: "n"}, "probabilities": {0: "n"}})
+            torch.onnx.export(model.eval(), example, str(tmp), dynamo=False, opset_version=opset,
+                              input_names=names, output_names=["probabilities"],
+                              dynamic_axes={k: {0: "n"} for k in (*names, "probabilities")})
         graph = onnx.load(tmp)
-        onnx.helper.set_model_props(graph, {
-            "classes": ",".join(AAMI_CLASSES), "features": getattr(net, "features", "unknown"),
-            "input": f"beats (n, {BEAT_LEN}): {BEAT_LEN} samples at 125 Hz scaled to [0, 1]"})
+        onnx.helper.set_model_props(graph, {"classes": ",".join(AAMI_CLASSES),
+                                            "features": getattr(net, "features", "unknown"), "input": described})
         onnx.save(graph, tmp)
     return write_atomically(path, write)
 
@@ -290,30 +318,76 @@ def onnx_session(
 # %% ../nbs/11_inference.ipynb #9ef64b58
 def onnx_proba(
     session,  # an `onnx_session`
-    X,  # raw beats `(n, 187)`
+    X,  # raw beats `(n, 187)`, or rows `(n, 261)` of `rhythm_inputs` for a rhythm model
     batch_size:int=1024,  # beats a call
 ) -> np.ndarray:
     "Class probabilities `(n, 5)` from an `onnx_session` on beats `X`, `batch_size` at a time."
-    X = check_beats(X)
+    two = len(session.get_inputs()) == 2  # a rhythm model: the row's beat part and its rhythm part
+    X = check_beats(X, RHYTHM_WIDTH if two else BEAT_LEN)
     out = np.empty((len(X), len(AAMI_CLASSES)), dtype=np.float32)
     for start in range(0, len(X), batch_size):
-        out[start:start + batch_size] = session.run(None, {"beats": X[start:start + batch_size]})[0]
+        x = X[start:start + batch_size]
+        feed = {"beats": x[:, :2*WINDOW_LEN], "rhythm": x[:, 2*WINDOW_LEN:]} if two else {"beats": x}
+        out[start:start + batch_size] = session.run(None, feed)[0]
     return out
 
 # %% ../nbs/11_inference.ipynb #6c3e1a98
+def predict_folder(
+    net,  # a `probability_net`
+    folder,  # a folder of WFDB records
+    out,  # the folder the predictions go to, one CSV a record
+    beats:str="auto",  # a record's beats, as `wfdb_beats` takes them
+    compare:bool=False,  # score the predictions against each record's annotated beats
+    batch_size:int=1024,  # beats a model call
+) -> pd.DataFrame|None:
+    "Classify every record of `folder` into `out/NAME.csv`; with `compare`, the EC57 table per record and gross."
+    folder, out = Path(folder), Path(out)
+    names = sorted(p.stem for p in folder.glob("*.hea"))
+    if compare:
+        if beats == "xqrs": raise DataError("--compare on a folder scores each record's annotated beats, not XQRS's")
+        if missing := [n for n in names if not (folder/f"{n}.atr").is_file()]:
+            raise DataError(f"record {missing[0]} ({folder/missing[0]}): no reference annotations ({missing[0]}.atr), "
+                            f"which --compare on a folder needs for every record")
+    y_true, y_pred, records = [], [], []
+    for name in names:
+        X, index, _ = wfdb_beats(folder/name, "atr" if compare else beats, getattr(net, "features", "raw"))
+        frame = prediction_frame(index, predict_proba(net, X, batch_size=batch_size))
+        write_predictions(frame, out/f"{name}.csv")
+        if compare:
+            y_true.append(index["reference"].map(AAMI_CLASSES.index).to_numpy())
+            y_pred.append(frame["class"].map(AAMI_CLASSES.index).to_numpy()); records += [name]*len(frame)
+    if not compare: return None
+    return ec57_table(np.concatenate(y_true), np.concatenate(y_pred), np.array(records))
+
+# %% ../nbs/11_inference.ipynb #de08d905
+def ec57_text(
+    table:pd.DataFrame,  # an `ec57_table`
+) -> str:
+    "The EC57 table as a cardiologist reads it: beats, then accuracy, Se and +P in percent, the field's names."
+    pct = readable(table.drop(columns="beats")).map(lambda v: "—" if pd.isna(v) else f"{100*v:.1f}")
+    return pct.assign(beats=table["beats"].to_numpy())[["beats", *pct.columns]].to_string()
+
+# %% ../nbs/11_inference.ipynb #f8ff9265
 def predict_command(args):
-    "Classify every beat of `args.input` (a Kaggle-format CSV file or a WFDB record) with `args.model`, one CSV row a beat."
+    "Classify every beat of `args.input` (a Kaggle-format CSV file, a WFDB record or a folder of them) with `args.model`."
     kind, where = resolve_input(args.input, args.data)
     if kind == "csv" and args.compare:
         raise DataError(f"{where}: --compare needs a WFDB record with reference annotations, not a CSV file")
-    if args.compare: reference_beats(where)  # no annotations: an error before the model loads and the detector runs
+    if kind == "record" and args.compare: reference_beats(where)  # no annotations: an error before the model loads
     net = load_predictor(args.model)
     if kind == "csv":
         n = predict_csv(net, where, args.out, batch_size=args.batch_size, progress=None)
         print(f"{n:,} beats of {where} classified → {args.out}")
         return
+    if kind == "folder":
+        table = predict_folder(net, where, args.out, beats=args.beats, compare=args.compare, batch_size=args.batch_size)
+        print(f"{len(list(where.glob('*.hea')))} records of {where} classified → {args.out}/NAME.csv")
+        if table is not None:
+            print(f"\nagreement with the annotated beats, per record and gross (ANSI/AAMI EC57, %; +P V (AAMI): an F beat "
+                  f"called V is no false V):\n{ec57_text(table)}")
+        return
     source = "xqrs" if args.compare and args.beats == "auto" else args.beats  # scoring the detector too is the point of comparing
-    X, index, fs = wfdb_beats(where, source)
+    X, index, fs = wfdb_beats(where, source, getattr(net, "features", "raw"))
     frame = prediction_frame(index, predict_proba(net, X, batch_size=args.batch_size, progress=None))
     write_predictions(frame, args.out)
     counts = frame["class"].value_counts().reindex(list(AAMI_CLASSES), fill_value=0)
@@ -330,23 +404,24 @@ def export_command(args):
     "Write the model in `args.model` as ONNX to `args.onnx` and check it against PyTorch on random beats."
     net = load_predictor(args.model)
     path = export_onnx(net, args.onnx)
-    X = np.random.default_rng(0).random((256, BEAT_LEN), dtype=np.float32)
+    X = np.random.default_rng(0).random((256, input_width(net)), dtype=np.float32)
     diff = float(np.abs(onnx_proba(onnx_session(path), X) - predict_proba(net, X)).max())
     if diff > 1e-4: raise RuntimeError(f"{path}: ONNX Runtime and PyTorch differ by {diff:.1e} on random beats")
-    print(f"{path}: beats (n, {BEAT_LEN}) → probabilities (n, {len(AAMI_CLASSES)}) of {', '.join(AAMI_CLASSES)}; "
+    print(f"{path}: {'beats and rhythm' if input_width(net) != BEAT_LEN else f'beats (n, {BEAT_LEN})'} → probabilities (n, {len(AAMI_CLASSES)}) of {', '.join(AAMI_CLASSES)}; "
           f"largest difference from PyTorch on 256 random beats {diff:.1e}")
 
 # %% ../nbs/11_inference.ipynb #7f4fb204
 def add_inference_commands(sub, common=None):
     "Add the `predict` and `export` commands to the sub-parsers `sub` of `ecg-nbdev` (`common` unused: no split or seed)."
-    p = sub.add_parser("predict", help="classify the beats of a Kaggle-format CSV file or a WFDB record with a saved model")
+    p = sub.add_parser("predict", help="classify the beats of a Kaggle-format CSV file, a WFDB record or a folder of records")
     p.add_argument("model", type=Path, help="model folder written by save_model (e.g. RESULTS/model)")
     p.add_argument("input", help="Kaggle-format CSV (187 samples per row, optionally a label), or a WFDB record: "
-                                 "its path without extension, or an MIT-BIH record name")
-    p.add_argument("--out", type=Path, required=True, help="CSV to write: one row per beat with its sample (records) or row (CSV), "
-                                                           "predicted class and the 5 probabilities")
+                                 "its path without extension, or an MIT-BIH record name; or a folder of WFDB records")
+    p.add_argument("--out", type=Path, required=True, help="CSV to write (a folder for a folder of records): one row per beat "
+                   "with its sample (records) or row (CSV), predicted class and the 5 probabilities")
     p.add_argument("--compare", action="store_true", help="records with .atr annotations: detect beats with XQRS, match them to "
-                   "the annotations within 150 ms, print per-class Se, +P and the confusion matrix")
+                   "the annotations within 150 ms, print per-class Se, +P and the confusion matrix; a folder: the EC57 report of "
+                   "its annotated beats, per record and gross")
     p.add_argument("--beats", choices=BEAT_SOURCES, default="auto", help="a record's beats: its .atr annotations, the XQRS "
                    "detector, or auto: annotations when present, XQRS with --compare (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=1024, help="beats per model call (default: %(default)s)")

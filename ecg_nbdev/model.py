@@ -19,9 +19,9 @@ from .core import AAMI_CLASSES, write_atomically
 from .features import BEAT_LEN, FEATURES, cwt_matrix
 
 # %% auto #0
-__all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'MODELS', 'BeatClassifier', 'Dropout', 'LinearModel', 'GlobalPool', 'ResidualBlock',
-           'ConvModel', 'make_model', 'BeatDataModule', 'predict_logits', 'Ensemble', 'save_model', 'load_model',
-           'probability_net']
+__all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'RHYTHM_HIDDEN', 'MODELS', 'BeatClassifier', 'Dropout', 'LinearModel', 'GlobalPool',
+           'ResidualBlock', 'RhythmFusion', 'ConvModel', 'make_model', 'BeatDataModule', 'predict_logits', 'Ensemble',
+           'save_model', 'load_model', 'probability_net']
 
 # %% ../nbs/04_model.ipynb #3c733e00
 NUM_CLASSES = len(AAMI_CLASSES)
@@ -34,7 +34,7 @@ class BeatClassifier(L.LightningModule):
     def _step(self, batch):
         x, y = batch
         logits = self(x)
-        loss = F.cross_entropy(logits, y)
+        loss = F.cross_entropy(logits, y, weight=getattr(self, "loss_weights", None))
         return {"loss": loss, "logits": logits.detach(), "target": y}  # what the metrics callback accumulates
 
     def training_step(self, batch, batch_idx): return self._step(batch)
@@ -101,33 +101,53 @@ class ResidualBlock(nn.Module):
     def forward(self, x): return self.pool(F.relu(self.body(x) + self.shortcut(x)))
 
 # %% ../nbs/04_model.ipynb #3f879310
+RHYTHM_HIDDEN = 32  # width of the rhythm branch: nine numbers in, a few dozen features out
+
+class RhythmFusion(nn.Module):
+    "The beat's CNN features and a small network on the trailing `rhythm_size` columns, joined before the classifier."
+    def __init__(self, beat:nn.Module, rhythm_size:int, head:nn.Module):
+        super().__init__()
+        self.rhythm_size, self.beat, self.head = rhythm_size, beat, head
+        self.rhythm = nn.Sequential(nn.Linear(rhythm_size, RHYTHM_HIDDEN), nn.ReLU())
+
+    def forward(self, x):
+        beat, rhythm = x[:, :-self.rhythm_size], x[:, -self.rhythm_size:]
+        return self.head(torch.cat([self.beat(beat), self.rhythm(rhythm)], 1))
+
 class ConvModel(BeatClassifier):
-    "1-D residual CNN: `len(channels)` residual blocks, global average+max pooling, dropout and a linear head."
+    "1-D residual CNN: residual blocks, global average+max pooling, dropout and a linear head; optionally a rhythm branch."
     def __init__(self,
-                 input_size:int=187,  # inputs per beat, a whole number of `beat_length`-sample channels
+                 input_size:int=187,  # inputs per beat: a whole number of `beat_length`-sample channels, then the rhythm
                  beat_length:int=187,  # samples per channel
                  channels:tuple=(32, 64, 64, 128),  # output width of each residual block
                  kernel_size:int=5,  # convolution width, in samples
                  dropout:float=0.1,  # share of the pooled features dropped in training
+                 rhythm_size:int=0,  # trailing rhythm columns of each input, read by their own small branch; 0: none
+                 class_weights:tuple|None=None,  # the loss weight of each class; None: every beat counts the same
                  num_classes:int=NUM_CLASSES,  # logits out
                  learning_rate:float=0.05,  # SGD step, the peak of a `onecycle` schedule
                  momentum:float=0.9,  # SGD momentum, Nesterov when above 0
                  weight_decay:float=5e-4,  # SGD's L2 penalty
                  lr_schedule:str="onecycle"):  # one of `LR_SCHEDULES`
         super().__init__()
-        if input_size % beat_length:
-            raise ValueError(f"input_size {input_size} is not a whole number of {beat_length}-sample channels")
+        if (input_size - rhythm_size) % beat_length:
+            raise ValueError(f"input_size {input_size} less {rhythm_size} rhythm columns is not a whole number of "
+                             f"{beat_length}-sample channels")
         self.save_hyperparameters()
-        widths = [input_size//beat_length, *channels]
+        if class_weights is not None:  # not saved with the weights: the hyper-parameters carry them
+            self.register_buffer("loss_weights", torch.tensor(class_weights, dtype=torch.float32), persistent=False)
+        widths = [(input_size - rhythm_size)//beat_length, *channels]
         blocks = [ResidualBlock(c_in, c_out, kernel_size) for c_in, c_out in zip(widths, widths[1:])]
-        self.net = nn.Sequential(nn.Unflatten(1, (widths[0], beat_length)), *blocks, GlobalPool(), Dropout(dropout),
-                                 nn.Linear(2*widths[-1], num_classes))
+        beat = [nn.Unflatten(1, (widths[0], beat_length)), *blocks, GlobalPool()]
+        head = [Dropout(dropout), nn.Linear(2*widths[-1] + (RHYTHM_HIDDEN if rhythm_size else 0), num_classes)]
+        self.net = (RhythmFusion(nn.Sequential(*beat), rhythm_size, nn.Sequential(*head)) if rhythm_size
+                    else nn.Sequential(*beat, *head))  # the beat-only layout of earlier releases, so their weights load
 
 # %% ../nbs/04_model.ipynb #21bce4ae
-MODELS = {"linear": LinearModel, "conv": ConvModel}
+MODELS = {"linear": LinearModel, "conv": ConvModel, "rhythm": ConvModel}  # rhythm: a CNN with its rhythm branch
 
 def make_model(
-    name:str,  # a key of `MODELS`: linear or conv
+    name:str,  # a key of `MODELS`: linear, conv or rhythm
     **hparams,  # hyper-parameters; those the model's constructor does not take are left out
 ) -> BeatClassifier:
     "The model called `name` in `MODELS`, built from those of `hparams` its constructor takes."

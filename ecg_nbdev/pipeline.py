@@ -17,12 +17,13 @@ import pandas as pd
 from scipy.special import softmax
 
 from .core import pipeline_plan, run_config, write_atomically
-from .data import load_beats, split_beats, split_table
-from .evaluation import (SUMMARY_METRICS, confusion_figure, evaluate, metrics_table, read_metrics, roc_figure, shown,
+from .data import split_beats, split_table
+from .evaluation import (SUMMARY_METRICS, confusion_figure, ec57_table, evaluate, metrics_table, read_metrics, roc_figure, shown,
                                   training_curve_figure, write_metrics)
 from .features import beat_features
 from .model import Ensemble, load_model, predict_logits, save_model
 from .tracking import tracking_uri_for
+from .training import input_rows
 from .tuning import best_trials, open_study, storage_url, trials_table, tune
 
 # %% auto #0
@@ -143,11 +144,11 @@ def run_pipeline(
     data_path=None,  # MIT-BIH folder; default as `find_mitdb`
 ) -> RunResult:
     "Data → split → tune → select by test AUROC → evaluate on the holdout → results folder; a rerun reuses data and study."
-    plan, start = pipeline_plan(preset), time.time()
+    plan, start = pipeline_plan(preset, split), time.time()
     with folder_lock(results_dir(preset, split, out)) as folder:
         say = lambda msg: print(f"[{time.time() - start:6.0f} s] {msg}", flush=True)
         say(f"ecg-nbdev run: preset {preset}, split {split}, seed {seed} → {folder}")
-        X, meta = load_beats(data_path)
+        X, meta = input_rows(run_config(preset, plan["model"])["features"], data_path)  # beats, or rhythm rows
         parts = split_beats(meta, split, seed)
         say(f"data: {len(X):,} beats\n{split_table(meta, parts).to_string()}")
         uri, name = tracking_uri_for(tracking_uri, folder), f"{plan['model']}-{preset}-{split}-{seed}"
@@ -171,6 +172,9 @@ def run_pipeline(
         results = {p: evaluate(*predictions[p], groups=groups[p], n_boot=plan["n_boot"], seed=seed) for p in predictions}
         for part, file in (("test", "test_metrics.json"), ("holdout", "metrics.json")):
             write_metrics(folder/file, results[part], split=split, preset=preset, seed=seed)
+        y_hold, p_hold = predictions["holdout"]
+        write_atomically(folder/"ec57_holdout.csv",
+                         ec57_table(y_hold, p_hold.argmax(1), meta["record"].to_numpy()[parts["holdout"]]).to_csv)
         write_atomically(folder/"predictions.npz", lambda tmp: np.savez_compressed(
             tmp, **{f"{p}_{k}": v for p, (y, pr) in predictions.items() for k, v in (("y", y), ("proba", pr))}))
         history = trial_history(members[0], uri)

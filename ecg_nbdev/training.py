@@ -11,37 +11,63 @@ import lightning as L
 import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
+import pandas as pd
 
 import ecg_nbdev
 from .augmentation import balance_classes
 from .callbacks import (EarlyStoppingRestoreBest, EpochSummary, MetricsCallback, classification_metrics,
                                  plot_early_stopping)
-from .core import DEFAULT_AUGMENT, run_config
-from .data import load_beats, split_beats
+from .core import AAMI_CLASSES, DEFAULT_AUGMENT, run_config
+from .data import RHYTHM_COLUMNS, load_beats, load_windows, split_beats
 from .evaluation import confusion_figure
-from .features import beat_features
+from .features import WINDOW_LEN, beat_features, rhythm_inputs
 from .model import (MODELS, BeatClassifier, BeatDataModule, make_model, predict_logits, probability_net,
                              save_model)
 from .tracking import (EXPERIMENT, HOST_TAG, PID_TAG, log_model, open_experiment, quiet_startup,
                                 sigterm_interrupts, tracking_to, tracking_uri_for)
 
 # %% auto #0
-__all__ = ['run_data', 'TrainResult', 'train']
+__all__ = ['input_rows', 'run_data', 'class_weights', 'TrainResult', 'train']
 
 # %% ../nbs/08_training.ipynb #7104ec03
+def input_rows(
+    features:str="raw",  # what the model reads: `rhythm` gets rows of `rhythm_inputs`, the others the raw beats
+    data_path=None,  # MIT-BIH folder; default as `find_mitdb`
+) -> tuple[np.ndarray, pd.DataFrame]:
+    "Every beat as a model of `features` is given it, raw beats `(n, 187)` or rhythm rows `(n, 261)`, and the beat table."
+    if features != "rhythm": return load_beats(data_path)
+    W, meta = load_windows(data_path)
+    return rhythm_inputs(W, meta), meta
+
+# %% ../nbs/08_training.ipynb #e112cf8b
 def run_data(
     split:str="kaggle",  # kaggle or interpatient
     seed:int=0,  # seeds the split and the balancing
     per_class:int|None=None,  # balance the training part to this many beats a class; None keeps it as it is
     augment:dict=DEFAULT_AUGMENT,  # how balancing transforms the beats it grafts
+    features:str="raw",  # what the model reads (see `input_rows`)
     data_path=None,  # MIT-BIH folder; default as `find_mitdb`
 ) -> dict:
-    "Raw beats and labels of each part of `split`, `{part: (X, y)}`, the training part balanced to `per_class` a class."
-    X, meta = load_beats(data_path)
+    "Input rows and labels of each part of `split`, `{part: (X, y)}`, the training part balanced to `per_class` a class."
+    if per_class and features == "rhythm":
+        raise ValueError("per_class balances by grafting 187-sample beats; the rhythm model trains on the whole split, "
+                         "expected per_class=None (class_weight='inverse' evens the classes out)")
+    X, meta = input_rows(features, data_path)
     y = meta["label"].to_numpy()
     data = {k: (X[idx], y[idx]) for k, idx in split_beats(meta, split, seed).items()}
     if per_class: data["train"] = balance_classes(*data["train"], per_class, np.random.default_rng(seed), augment)
     return data
+
+# %% ../nbs/08_training.ipynb #e2512081
+def class_weights(
+    y,  # the training labels
+    kind:str|None=None,  # None: every beat counts the same; "inverse": each class as much as if the classes were balanced
+) -> tuple|None:
+    "Per-class loss weights for labels `y`: None, or inverse frequency `n / (K × count)` (1 for a class absent from `y`)."
+    if kind is None: return None
+    if kind != "inverse": raise ValueError(f"unknown class_weight {kind!r}: expected None or 'inverse'")
+    counts = np.bincount(y, minlength=len(AAMI_CLASSES))
+    return tuple(float(len(y)/(len(counts)*c)) if c else 1.0 for c in counts)
 
 # %% ../nbs/08_training.ipynb #d56af705
 @dataclass
@@ -91,7 +117,7 @@ def _record(model, data, stopper, title, features, example):
 # %% ../nbs/08_training.ipynb #84254e17
 def train(
     preset:str="quick",  # settings of `PRESETS`: quick, default or paper
-    model:str="linear",  # linear (wavelet features) or conv (raw beats)
+    model:str="linear",  # linear (wavelet features), conv (raw beats) or rhythm (window and rhythm)
     split:str="kaggle",  # kaggle (beats at random) or interpatient (de Chazal's DS1/DS2 records)
     seed:int=0,  # seeds the split, the balancing and the weights
     tracking_uri:str|None=None,  # MLflow store; default `$MLFLOW_TRACKING_URI`, else SQLite in the run directory
@@ -110,9 +136,11 @@ def train(
         experiment_id = open_experiment(uri, run_dir, experiment)
         L.seed_everything(seed, verbose=False)
         beats = run_data(split=split, seed=seed, per_class=cfg["per_class"], augment=cfg["augment"],
-                         data_path=data_path)
+                         features=cfg["features"], data_path=data_path)
         data = {k: (beat_features(X, cfg["features"]), y) for k, (X, y) in beats.items()}
-        net = make_model(model, input_size=data["train"][0].shape[1], **cfg)
+        shape = dict(beat_length=WINDOW_LEN, rhythm_size=len(RHYTHM_COLUMNS)) if cfg["features"] == "rhythm" else {}
+        net = make_model(model, input_size=data["train"][0].shape[1], **shape, **cfg,
+                         class_weights=class_weights(data["train"][1], cfg["class_weight"]))
         # the weights kept are judged by the score the study maximises; the validation loss stays flat through the
         # second half of a one-cycle schedule, and its noisy minimum can fall at the peak learning rate
         stopper = EarlyStoppingRestoreBest("val_macro_auroc", cfg["patience"], mode="max")

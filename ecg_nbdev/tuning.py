@@ -15,7 +15,7 @@ from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
-from .core import PRESETS, SEARCH_SPACE
+from .core import CONV_SPACE, PRESETS, SEARCH_SPACE
 from .tracking import EXPERIMENT, open_experiment, process_alive, quiet_startup, run_dir_path, tracking_uri_for
 from .training import train
 
@@ -173,11 +173,12 @@ def tune(
     run_dir=None,  # run directory of the local stores
     workers:int=1,  # worker processes on this machine, sharing its cores
     timeout:float|None=None,  # stop starting trials after this many seconds
-    space:dict=SEARCH_SPACE,  # what the trials search
+    space:dict|None=None,  # what the trials search; default the model's: `SEARCH_SPACE` (linear), else `CONV_SPACE`
     **overrides,  # settings that replace the preset's in every trial
 ) -> optuna.Study:
     "Search `space` with TPE until the study has `n_trials` finished trials, in `workers` processes; the study."
     if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}: expected one of {', '.join(PRESETS)}")
+    space = space or (SEARCH_SPACE if model == "linear" else CONV_SPACE)
     url, uri = storage_url(storage, run_dir), tracking_uri_for(tracking_uri, run_dir)
     study_name = study_name or f"{model}-{preset}-{split}-{seed}"
     study = open_study(study_name, storage=url, tracking_uri=uri, run_dir=run_dir)
