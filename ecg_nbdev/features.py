@@ -14,8 +14,8 @@ import pandas as pd
 from .data import BEAT_PARAMS, RHYTHM_COLUMNS, WINDOW_PARAMS
 
 # %% auto #0
-__all__ = ['BEAT_LEN', 'CHUNK', 'FEATURES', 'WINDOW_LEN', 'RHYTHM_WIDTH', 'check_beats', 'cwt_matrix', 'cwt_features',
-           'beat_features', 'rhythm_inputs']
+__all__ = ['BEAT_LEN', 'CHUNK', 'FEATURES', 'WINDOW_LEN', 'RHYTHM_BEAT_WIDTH', 'RHYTHM_WIDTH', 'check_beats', 'cwt_matrix',
+           'cwt_features', 'beat_features', 'rhythm_inputs']
 
 # %% ../nbs/02_features.ipynb #12ac0c4d
 BEAT_LEN = BEAT_PARAMS["length"]
@@ -86,7 +86,8 @@ def beat_features(
 
 # %% ../nbs/02_features.ipynb #2a2039b5
 WINDOW_LEN = WINDOW_PARAMS["before"] + WINDOW_PARAMS["after"]
-RHYTHM_WIDTH = 2*WINDOW_LEN + len(RHYTHM_COLUMNS)  # the window, the window less its record's median, the rhythm
+RHYTHM_BEAT_WIDTH = 2*WINDOW_LEN  # a rhythm row's beat part: the window and the window less its record's median
+RHYTHM_WIDTH = RHYTHM_BEAT_WIDTH + len(RHYTHM_COLUMNS)  # then the rhythm
 
 # %% ../nbs/02_features.ipynb #c8a4f1cd
 def rhythm_inputs(

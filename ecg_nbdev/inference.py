@@ -16,7 +16,7 @@ from .core import AAMI_CLASSES, DataError, write_atomically
 from .data import (AAMI_MAP, BEAT_PARAMS, MITDB_RECORDS, _first_bad_row, extract_beats, find_mitdb, read_wfdb,
                             record_inputs)
 from .evaluation import class_rates, confusion_counts, ec57_table, readable
-from .features import BEAT_LEN, RHYTHM_WIDTH, WINDOW_LEN, check_beats, rhythm_inputs
+from .features import BEAT_LEN, RHYTHM_BEAT_WIDTH, RHYTHM_WIDTH, check_beats, rhythm_inputs
 
 # %% auto #0
 __all__ = ['BEAT_SOURCES', 'PROBA_COLUMNS', 'MATCH_WINDOW_S', 'NO_BEAT', 'load_predictor', 'input_width', 'predict_proba',
@@ -288,10 +288,10 @@ def export_onnx(
         def __init__(self, net): super().__init__(); self.net = net
         def forward(self, beats, rhythm): return self.net(torch.cat([beats, rhythm], 1))
     model, names = ((TwoInputs(net), ["beats", "rhythm"]) if rhythm else (net, ["beats"]))
-    example = ((torch.zeros(2, 2*WINDOW_LEN), torch.zeros(2, RHYTHM_WIDTH - 2*WINDOW_LEN)) if rhythm
+    example = ((torch.zeros(2, RHYTHM_BEAT_WIDTH), torch.zeros(2, RHYTHM_WIDTH - RHYTHM_BEAT_WIDTH)) if rhythm
                else (torch.zeros(2, BEAT_LEN),))
-    described = (f"beats (n, {2*WINDOW_LEN}): the centred window and its difference from the record's median; "
-                 f"rhythm (n, {RHYTHM_WIDTH - 2*WINDOW_LEN}): log RR intervals and irregularity, see rhythm_inputs"
+    described = (f"beats (n, {RHYTHM_BEAT_WIDTH}): the centred window and its difference from the record's median; "
+                 f"rhythm (n, {RHYTHM_WIDTH - RHYTHM_BEAT_WIDTH}): log RR intervals and irregularity, see rhythm_inputs"
                  if rhythm else f"beats (n, {BEAT_LEN}): {BEAT_LEN} samples at 125 Hz scaled to [0, 1]")
     def write(tmp):
         with warnings.catch_warnings():
@@ -327,7 +327,7 @@ def onnx_proba(
     out = np.empty((len(X), len(AAMI_CLASSES)), dtype=np.float32)
     for start in range(0, len(X), batch_size):
         x = X[start:start + batch_size]
-        feed = {"beats": x[:, :2*WINDOW_LEN], "rhythm": x[:, 2*WINDOW_LEN:]} if two else {"beats": x}
+        feed = {"beats": x[:, :RHYTHM_BEAT_WIDTH], "rhythm": x[:, RHYTHM_BEAT_WIDTH:]} if two else {"beats": x}
         out[start:start + batch_size] = session.run(None, feed)[0]
     return out
 
