@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['AAMI_CLASSES', 'MODEL_NAMES', 'DEFAULT_AUGMENT', 'SEARCH_SPACE', 'CONV_SPACE', 'PRESETS', 'DataError',
+__all__ = ['AAMI_CLASSES', 'MODEL_NAMES', 'DEFAULT_AUGMENT', 'SEARCH_SPACE', 'CONV_SPACE', 'SEED_SPACE', 'PRESETS', 'DataError',
            'write_atomically', 'run_config', 'pipeline_plan', 'notebook_preset']
 
 # %% ../nbs/00_core.ipynb #9f988c12
@@ -51,37 +51,38 @@ CONV_SPACE = {
     "weight_decay": {"type": "float", "low": 1e-5, "high": 1e-3, "log": True},
     "dropout": {"type": "float", "low": 0.0, "high": 0.3},
 }
+SEED_SPACE = {"model_seed": {"type": "int", "low": 0, "high": 2**31 - 1}}
 
 # %% ../nbs/00_core.ipynb #339f352c
 PRESETS = {
     "quick": dict(accelerator="cpu", devices=1,
                   per_class=300, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=3, batch_size=64, num_workers=0,
                   hidden_size=256, num_hidden_layers=2, dropout=0.2, learning_rate=0.1, momentum=0.9, weight_decay=1e-4, lr_schedule="constant",
-                  channels=(16, 32, 32), kernel_size=5, class_weight=None,
+                  channels=(16, 32, 32), kernel_size=5, class_weight=None, model_seed=None,
                   conv=dict(features="raw", max_epochs=6, learning_rate=0.05, lr_schedule="onecycle", dropout=0.1),
                   rhythm=dict(per_class=None, features="rhythm", channels=(8, 16), max_epochs=2, patience=2, batch_size=256,
                               learning_rate=0.05, lr_schedule="onecycle", dropout=0.1, class_weight="inverse"),
-                  pipeline=dict(kaggle=dict(model="linear", space=SEARCH_SPACE), interpatient=dict(model="rhythm", space=CONV_SPACE),
+                  pipeline=dict(kaggle=dict(model="linear", space=SEARCH_SPACE), interpatient=dict(model="rhythm", space=SEED_SPACE, ensemble=3),
                                 trials=3, n_boot=200, ensemble=2)),
     "default": dict(accelerator="cpu", devices=1,
                     per_class=20_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=4, batch_size=256, num_workers=0,
                     hidden_size=512, num_hidden_layers=2, dropout=0.2, learning_rate=0.1, momentum=0.9, weight_decay=1e-4, lr_schedule="onecycle",
-                    channels=(32, 64, 64, 128), kernel_size=5, class_weight=None,
+                    channels=(32, 64, 64, 128), kernel_size=5, class_weight=None, model_seed=None,
                     conv=dict(per_class=None, features="raw", channels=(32, 32, 64, 64, 128), max_epochs=20, patience=20, learning_rate=0.05,
                               weight_decay=5e-4, dropout=0.1),
                     rhythm=dict(per_class=None, features="rhythm", channels=(16, 16, 32, 32), max_epochs=4, patience=4, learning_rate=0.05,
                                 weight_decay=5e-4, dropout=0.1, class_weight="inverse"),
-                    pipeline=dict(kaggle=dict(model="conv", space=CONV_SPACE), interpatient=dict(model="rhythm", space=CONV_SPACE),
+                    pipeline=dict(kaggle=dict(model="conv", space=CONV_SPACE), interpatient=dict(model="rhythm", space=SEED_SPACE, ensemble=6),
                                   trials=6, n_boot=1000, ensemble=3)),
     "paper": dict(accelerator="auto", devices=1,
                   per_class=10_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=100, patience=5, batch_size=64, num_workers=0,
                   hidden_size=2048, num_hidden_layers=4, dropout=0.5, learning_rate=0.0053, momentum=0.969, weight_decay=1e-4, lr_schedule="constant",
-                  channels=(32, 64, 64, 128), kernel_size=5, class_weight=None,
+                  channels=(32, 64, 64, 128), kernel_size=5, class_weight=None, model_seed=None,
                   conv=dict(per_class=None, features="raw", channels=(48, 48, 96, 96, 192), max_epochs=20, patience=20, batch_size=256,
                             learning_rate=0.05, momentum=0.9, weight_decay=5e-4, lr_schedule="onecycle", dropout=0.1),
                   rhythm=dict(per_class=None, features="rhythm", channels=(32, 32, 64, 64), max_epochs=4, patience=4, batch_size=256,
                               learning_rate=0.05, momentum=0.9, weight_decay=5e-4, lr_schedule="onecycle", dropout=0.1, class_weight="inverse"),
-                  pipeline=dict(kaggle=dict(model="linear", space=SEARCH_SPACE), interpatient=dict(model="rhythm", space=CONV_SPACE),
+                  pipeline=dict(kaggle=dict(model="linear", space=SEARCH_SPACE), interpatient=dict(model="rhythm", space=SEED_SPACE, trials=10, ensemble=10),
                                 trials=20, n_boot=1000, ensemble=3)),
 }
 

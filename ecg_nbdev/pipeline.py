@@ -153,9 +153,9 @@ def run_pipeline(
         say(f"data: {len(X):,} beats\n{split_table(meta, parts).to_string()}")
         uri, name = tracking_uri_for(tracking_uri, folder), f"{plan['model']}-{preset}-{split}-{seed}"
         study = open_study(name, storage=storage, tracking_uri=uri, run_dir=folder)
-        if not study.trials:  # a new study starts from the preset's own settings
-            cfg = run_config(preset, plan["model"])
-            study.enqueue_trial({k: cfg[k] for k in plan["space"] if k in cfg})
+        cfg = run_config(preset, plan["model"])
+        if not study.trials and (own := {k: cfg[k] for k in plan["space"] if cfg.get(k) is not None}):
+            study.enqueue_trial(own)  # a new study starts from the preset's own settings
         say(f"tuning: study {name!r} in {storage_url(storage, folder)}, MLflow {uri}; "
             f"{plan['trials']} trials of the {plan['model']} model")
         study = tune(preset=preset, n_trials=plan["trials"], model=plan["model"], split=split, seed=seed, storage=storage,

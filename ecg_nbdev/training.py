@@ -119,7 +119,7 @@ def train(
     preset:str="quick",  # settings of `PRESETS`: quick, default or paper
     model:str="linear",  # linear (wavelet features), conv (raw beats) or rhythm (window and rhythm)
     split:str="kaggle",  # kaggle (beats at random) or interpatient (de Chazal's DS1/DS2 records)
-    seed:int=0,  # seeds the split, the balancing and the weights
+    seed:int=0,  # seeds the split, the balancing and the weights (the weights: unless `model_seed` is set)
     tracking_uri:str|None=None,  # MLflow store; default `$MLFLOW_TRACKING_URI`, else SQLite in the run directory
     run_dir=None,  # run directory of the local stores; default `$ECG_NBDEV_RUNS`, else `./runs`
     data_path=None,  # MIT-BIH folder; default as `find_mitdb`
@@ -139,6 +139,9 @@ def train(
                          features=cfg["features"], data_path=data_path)
         data = {k: (beat_features(X, cfg["features"]), y) for k, (X, y) in beats.items()}
         shape = dict(beat_length=WINDOW_LEN, rhythm_size=len(RHYTHM_COLUMNS)) if cfg["features"] == "rhythm" else {}
+        weights_seed = seed if cfg["model_seed"] is None else cfg["model_seed"]
+        if cfg["model_seed"] is not None:  # the same split and balancing, other weights and batches: a seed ensemble
+            L.seed_everything(weights_seed, verbose=False)
         net = make_model(model, input_size=data["train"][0].shape[1], **shape, **cfg,
                          class_weights=class_weights(data["train"][1], cfg["class_weight"]))
         # the weights kept are judged by the score the study maximises; the validation loss stays flat through the
@@ -155,7 +158,7 @@ def train(
                                **net.hparams,  # what this model was built with
                                "preset": preset, "model": model, "split": split, "seed": seed,
                                **{f"n_{k}": len(v[1]) for k, v in data.items()}})
-            _fit(net, data, cfg, seed, [MetricsCallback(), stopper, *callbacks])
+            _fit(net, data, cfg, weights_seed, [MetricsCallback(), stopper, *callbacks])
             metrics, model_uri = _record(net, data, stopper, title=f"{model}, {split} split, test part",
                                          features=cfg["features"], example=beats["test"][0][:5])
             mlflow.end_run("FINISHED")
