@@ -14,6 +14,8 @@ import torch
 from mlflow.models import infer_signature
 from torch import nn
 
+from .core import DataError
+
 # %% auto #0
 __all__ = ['RUNS_ENV', 'EXPERIMENT', 'PID_TAG', 'HOST_TAG', 'run_dir_path', 'tracking_uri_for', 'is_server', 'ServiceError',
            'free_port', 'check_tracking', 'artifact_root', 'get_experiment', 'process_alive', 'close_dead_runs',
@@ -40,7 +42,7 @@ def is_server(uri:str) -> bool:
     return uri.startswith(("http:", "https:", "databricks"))
 
 # %% ../nbs/07_tracking.ipynb #fa657641
-class ServiceError(Exception):
+class ServiceError(DataError):
     "A service a run was told to use (tracking server, database) that cannot be used; the message names it and why."
 
 # %% ../nbs/07_tracking.ipynb #be0ec08e

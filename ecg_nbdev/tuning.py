@@ -6,7 +6,6 @@
 from __future__ import annotations
 import contextlib, fcntl, multiprocessing, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, warnings
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import mlflow
@@ -70,8 +69,8 @@ def open_storage(
         # heartbeats are marked experimental since Optuna 2.9
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.storages.RDBStorage(url, engine_kwargs=kw, heartbeat_interval=heartbeat, grace_period=grace,
-                                          heartbeat_stale_trial_callback=partial(close_stale_trial,
-                                                                                 tracking_uri=tracking_uri))
+                                          heartbeat_stale_trial_callback=lambda study, trial: close_stale_trial(
+                                              study, trial, tracking_uri))  # below
 
 # %% ../nbs/09_tuning.ipynb #a9f9114c
 def check_storage(
@@ -177,7 +176,7 @@ def report_trial(study:optuna.Study, trial:optuna.trial.FrozenTrial):
               if trial.state == TrialState.PRUNED else "")
     print(f"trial {trial.number} {trial.state.name.lower()}  {scores}  ({finished_trials(study)} finished)", flush=True)
 
-# %% ../nbs/09_tuning.ipynb #43f0104b
+# %% ../nbs/09_tuning.ipynb #80ed7ed9
 def sampler_seed(
     study:optuna.Study,  # the study a worker joins
     seed:int,  # the run's seed
@@ -185,6 +184,23 @@ def sampler_seed(
 ) -> int|None:
     "A joining worker's sampler seed: `seed + index` if no trial of `study` is running, else None (fresh entropy)."
     return None if study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) else seed + index
+
+# %% ../nbs/09_tuning.ipynb #43f0104b
+def _worker(study_name, url, n_trials, timeout, threads, kwargs, index=0):
+    "One worker process: optimise `study_name` until it has `n_trials` finished trials."
+    torch.set_num_threads(threads)  # K workers share the cores instead of each taking all of them
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # the sampler and pruner are not stored with the study: each worker sets them, seeded apart (`sampler_seed`)
+    # TPE's random start-up phase scales with the study (Optuna's 10 would leave a small study all random)
+    storage = open_storage(url, tracking_uri=kwargs["tracking_uri"])  # which closes the runs of trials it fails
+    seed = sampler_seed(optuna.load_study(study_name=study_name, storage=storage), kwargs["seed"], index)
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, n_trials//2)))
+    study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
+                              pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2))
+    done = MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    study.optimize(lambda t: objective(t, **kwargs), callbacks=[done, report_trial], timeout=timeout,
+                   gc_after_trial=True,
+                   catch=(RuntimeError, ValueError))  # a diverging trial fails alone; the study goes on
 
 # %% ../nbs/09_tuning.ipynb #6704dd9a
 def finished_trials(study:optuna.Study) -> int:
