@@ -32,8 +32,10 @@ def train_command(args):
     from ecg_nbdev.tracking import check_tracking, tracking_uri_for  # torch and Lightning load only when needed
     from ecg_nbdev.training import train
     check_tracking(tracking_uri_for(args.tracking_uri, args.runs))  # before the data is built
+    parallel = {k: v for k in ("devices", "strategy") if (v := getattr(args, k)) is not None}  # else the preset's
     res = train(preset=args.preset, model=args.model, split=args.split, seed=args.seed, tracking_uri=args.tracking_uri,
-                run_dir=args.runs, data_path=args.data)
+                run_dir=args.runs, data_path=args.data, **parallel)
+    if res.run_id is None: return  # another process of data-parallel training: rank 0 reports
     print(f"MLflow run {res.run_id} in {res.tracking_uri}\nmodel: {res.model_uri}\n"
           f"best epoch {res.best_epoch}, stopped at epoch {res.stop_epoch}")
     print("\n".join(f"{k:24s} {v:.4f}" for k, v in res.metrics.items() if k.startswith("test_") and isinstance(v, float)))
@@ -101,6 +103,8 @@ def parser() -> argparse.ArgumentParser:
     tracked.add_argument("--tracking-uri", default=None, help="MLflow tracking server (default: $MLFLOW_TRACKING_URI, else a local store in the run directory)")
     t = sub.add_parser("train", parents=[common, tracked], help="train one model with early stopping, tracked in MLflow")
     t.add_argument("--model", choices=MODEL_NAMES, default="linear")
+    t.add_argument("--devices", type=int, default=None, help="Lightning's devices: 2 or more train data-parallel (default: the preset's, 1)")
+    t.add_argument("--strategy", default=None, help="Lightning's strategy, e.g. ddp (default: the preset's, auto)")
     t.set_defaults(func=train_command)
     u = sub.add_parser("tune", parents=[common, tracked], help="Optuna search, resumable and parallel, each trial an MLflow run")
     u.add_argument("--model", choices=MODEL_NAMES, default="linear")
