@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_cli.ipynb #44e62e0c
 from __future__ import annotations
-import argparse, os, sys, time
+import argparse, os, signal, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +72,7 @@ def services_command(args):
     "Start a throwaway PostgreSQL and MLflow tracking server, print how to use them, and remove both on Ctrl-C or SIGTERM."
     from ecg_nbdev.tracking import sigterm_interrupts
     from ecg_nbdev.tuning import local_services
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C stops it, even if its parent ignored SIGINT
     with sigterm_interrupts():
         try:
             with local_services() as s:
