@@ -69,7 +69,7 @@ def run_command(args):
 
 # %% ../nbs/12_cli.ipynb #f5642e1d
 def services_command(args):
-    "Start a throwaway PostgreSQL and MLflow tracking server, print how to use them, and remove both on Ctrl-C or SIGTERM."
+    "Start a throwaway PostgreSQL and MLflow server, print how to use them, and remove both on Ctrl-C or SIGTERM."
     from ecg_nbdev.tracking import sigterm_interrupts
     from ecg_nbdev.tuning import local_services
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C stops it, even if its parent ignored SIGINT

@@ -65,15 +65,20 @@ def check_tracking(
 ):
     "Raise `ServiceError` unless tracking server `uri` answers a search of experiments; a store on this machine passes."
     if not uri.startswith(("http:", "https:")): return
+    env = os.environ  # the credentials MLflow's client would send
+    auth = ((env["MLFLOW_TRACKING_USERNAME"], env.get("MLFLOW_TRACKING_PASSWORD", ""))
+            if "MLFLOW_TRACKING_USERNAME" in env else None)
+    token = {"Authorization": f"Bearer {env['MLFLOW_TRACKING_TOKEN']}"} if "MLFLOW_TRACKING_TOKEN" in env else {}
     try:
         answer = requests.get(f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search", params={"max_results": 1},
-                              timeout=timeout)
-    except requests.Timeout: raise ServiceError(f"MLflow tracking server {uri} did not answer within {timeout:g} s") from None
+                              timeout=timeout, auth=auth, headers=token)
+    except requests.Timeout:
+        raise ServiceError(f"MLflow tracking server {uri} did not answer within {timeout:g} s") from None
     except requests.RequestException as e:
         raise ServiceError(f"MLflow tracking server {uri} does not answer: {_reason(e)}") from None
     if answer.status_code != 200:
-        raise ServiceError(f"MLflow tracking server {uri} answered HTTP {answer.status_code} to a search of experiments: "
-                           "expected an MLflow server (`mlflow server`) with a working store")
+        raise ServiceError(f"MLflow tracking server {uri} answered HTTP {answer.status_code} to a search of "
+                           "experiments: expected an MLflow server (`mlflow server`) with a working store")
 
 # %% ../nbs/07_tracking.ipynb #1d22f4ea
 def artifact_root(uri:str, run_dir=None) -> str|None:

@@ -4,7 +4,8 @@
 
 # %% ../nbs/09_tuning.ipynb #89b80c55
 from __future__ import annotations
-import contextlib, fcntl, multiprocessing, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, warnings
+import contextlib, fcntl, multiprocessing, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +63,8 @@ def open_storage(
     heartbeat = int(heartbeat or os.environ.get(HEARTBEAT_ENV) or 60)
     grace = int(grace or os.environ.get(GRACE_ENV) or 3*heartbeat)
     if grace <= heartbeat:
-        raise ValueError(f"a grace period of {grace} s would fail live trials between their heartbeats every {heartbeat} s:"
-                         f" expected more than {heartbeat} s")
+        raise ValueError(f"a grace period of {grace} s would fail live trials between their heartbeats every "
+                         f"{heartbeat} s: expected more than {heartbeat} s")
     kw = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     with warnings.catch_warnings():
         # heartbeats are marked experimental since Optuna 2.9
@@ -122,7 +123,8 @@ def close_stale_trial(
                         {"host": socket.gethostname(), "at": trial.datetime_complete.isoformat()})
     if not (tracking_uri and (run_id := trial.user_attrs.get("mlflow_run_id"))): return
     client = mlflow.MlflowClient(tracking_uri)
-    client.set_tag(run_id, "ecg_nbdev.failure", f"no heartbeat from {trial.user_attrs.get('host')} for the grace period")
+    host = trial.user_attrs.get("host")
+    client.set_tag(run_id, "ecg_nbdev.failure", f"no heartbeat from {host} for the grace period")
     client.set_terminated(run_id, "FAILED")
 
 # %% ../nbs/09_tuning.ipynb #2f9fc74e
@@ -308,7 +310,7 @@ def local_postgres(
     databases=("optuna", "mlflow"),  # databases to create
     user:str="ecg",  # the superuser the URLs log in as, with a new random password
 ) -> dict:
-    "A throwaway PostgreSQL cluster on 127.0.0.1 and a free port, `{database: URL}`; stopped and deleted after the block."
+    "A throwaway PostgreSQL cluster on 127.0.0.1 and a free port, `{database: URL}`; deleted after the block."
     initdb, pg_ctl, createdb = (postgres_tool(n) for n in ("initdb", "pg_ctl", "createdb"))
     folder = Path(tempfile.mkdtemp(prefix="ecg_nbdev-postgres-"))
     as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # postgres refuses to run as root
@@ -347,7 +349,8 @@ def mlflow_server(
         server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
                                    "--artifacts-destination", Path(artifacts).resolve().as_uri(),
                                    "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # its own group: one kill stops it all
+                                  stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)  # its own process group: one kill stops it all
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -374,7 +377,7 @@ class Services:
 # %% ../nbs/09_tuning.ipynb #a3927072
 @contextlib.contextmanager
 def local_services() -> Services:
-    "A throwaway PostgreSQL (databases optuna, mlflow) and an MLflow server on it; both stopped and deleted after the block."
+    "A throwaway PostgreSQL (databases optuna, mlflow) and an MLflow server on it; both deleted after the block."
     with tempfile.TemporaryDirectory(prefix="ecg_nbdev-artifacts-") as artifacts, local_postgres() as db, \
          mlflow_server(db["mlflow"], Path(artifacts)) as uri:
         yield Services(storage=db["optuna"], tracking_uri=uri, artifacts=Path(artifacts))
