@@ -24,13 +24,14 @@ __all__ = ['beat_metrics', 'metric_values', 'classification_metrics', 'MetricsCa
 # %% ../nbs/06_callbacks.ipynb #a13c1abd
 def beat_metrics(
     num_classes:int=NUM_CLASSES,  # classes of the logits
+    **kwargs,  # for every metric, e.g. `sync_on_compute=False`
 ) -> MetricCollection:
     "The classification metrics of every epoch and of the final evaluation, as one torchmetrics collection."
-    return MetricCollection({"macro_auroc": MulticlassAUROC(num_classes, average="macro"),
-                             "macro_f1": MulticlassF1Score(num_classes, average="macro"),
-                             "macro_accuracy": MulticlassAccuracy(num_classes, average="macro"),
-                             "micro_accuracy": MulticlassAccuracy(num_classes, average="micro"),
-                             "se": MulticlassAccuracy(num_classes, average="none")})  # per class: the sensitivity
+    return MetricCollection({"macro_auroc": MulticlassAUROC(num_classes, average="macro", **kwargs),
+                             "macro_f1": MulticlassF1Score(num_classes, average="macro", **kwargs),
+                             "macro_accuracy": MulticlassAccuracy(num_classes, average="macro", **kwargs),
+                             "micro_accuracy": MulticlassAccuracy(num_classes, average="micro", **kwargs),
+                             "se": MulticlassAccuracy(num_classes, average="none", **kwargs)})  # per class: the sensitivity
 
 # %% ../nbs/06_callbacks.ipynb #74f29870
 def metric_values(
@@ -56,7 +57,8 @@ def classification_metrics(
 ) -> dict[str, float]:
     "The epoch metrics (AUROC, F1, accuracies, per-class Se, cross-entropy) of whole arrays of `logits` and `target`s."
     logits, target = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(target, dtype=torch.int64)
-    metrics, loss = beat_metrics(logits.shape[1]), MeanMetric()
+    # whole arrays in this process: nothing to gather, even where data-parallel training left a process group behind
+    metrics, loss = beat_metrics(logits.shape[1], sync_on_compute=False), MeanMetric(sync_on_compute=False)
     metrics.update(logits, target); loss.update(F.cross_entropy(logits, target))
     return metric_values(metrics, loss, prefix)
 

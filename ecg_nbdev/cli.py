@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_cli.ipynb #44e62e0c
 from __future__ import annotations
-import argparse, sys
+import argparse, os, signal, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ from .data import SPLITS, read_kaggle_csv, write_kaggle_split
 from .inference import add_inference_commands
 
 # %% auto #0
-__all__ = ['data_command', 'train_command', 'tune_command', 'run_command', 'parser', 'main']
+__all__ = ['data_command', 'train_command', 'tune_command', 'run_command', 'services_command', 'parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #8391da88
 def data_command(args):
@@ -29,9 +29,13 @@ def data_command(args):
 # %% ../nbs/12_cli.ipynb #1dae2791
 def train_command(args):
     "Train one model at a preset and print where it was recorded and its test metrics."
-    from ecg_nbdev.training import train  # torch and Lightning load only for the commands that need them
+    from ecg_nbdev.tracking import check_tracking, tracking_uri_for  # torch and Lightning load only when needed
+    from ecg_nbdev.training import train
+    check_tracking(tracking_uri_for(args.tracking_uri, args.runs))  # before the data is built
+    parallel = {k: v for k in ("devices", "strategy") if (v := getattr(args, k)) is not None}  # else the preset's
     res = train(preset=args.preset, model=args.model, split=args.split, seed=args.seed, tracking_uri=args.tracking_uri,
-                run_dir=args.runs, data_path=args.data)
+                run_dir=args.runs, data_path=args.data, **parallel)
+    if res.run_id is None: return  # another process of data-parallel training: rank 0 reports
     print(f"MLflow run {res.run_id} in {res.tracking_uri}\nmodel: {res.model_uri}\n"
           f"best epoch {res.best_epoch}, stopped at epoch {res.stop_epoch}")
     print("\n".join(f"{k:24s} {v:.4f}" for k, v in res.metrics.items() if k.startswith("test_") and isinstance(v, float)))
@@ -52,11 +56,35 @@ def tune_command(args):
 def run_command(args):
     "The main job: data → tune → select → evaluate on the holdout → results folder, then where everything is."
     from ecg_nbdev.pipeline import run_pipeline
+    from ecg_nbdev.tracking import check_tracking, is_server, tracking_uri_for
+    from ecg_nbdev.tuning import check_storage, storage_url
+    if args.storage: check_storage(args.storage)  # a wrong service is named before the results folder is made
+    if uri := args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI"): check_tracking(uri)
     res = run_pipeline(preset=args.preset, split=args.split, out=args.out, storage=args.storage,
                        tracking_uri=args.tracking_uri, seed=args.seed, workers=args.workers, data_path=args.data)
+    uri = tracking_uri_for(args.tracking_uri, res.folder)
     print(f"\nmetrics: {res.folder/'metrics.json'}  figures: {res.folder/'figures'}  model: {res.folder/'model'}\n"
-          f"browse: mlflow ui --backend-store-uri sqlite:///{res.folder/'mlflow.db'}  |  "
-          f"optuna-dashboard sqlite:///{res.folder/'optuna.db'}")
+          f"browse: {uri if is_server(uri) else f'mlflow ui --backend-store-uri {uri}'}  |  "
+          f"optuna-dashboard {storage_url(args.storage, res.folder)}")
+
+# %% ../nbs/12_cli.ipynb #f5642e1d
+def services_command(args):
+    "Start a throwaway PostgreSQL and MLflow server, print how to use them, and remove both on Ctrl-C or SIGTERM."
+    from ecg_nbdev.tracking import sigterm_interrupts
+    from ecg_nbdev.tuning import local_services
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C stops it, even if its parent ignored SIGINT
+    with sigterm_interrupts():
+        try:
+            with local_services() as s:
+                flags = f"--storage '{s.storage}' --tracking-uri {s.tracking_uri}"
+                print(f"storage: {s.storage}\ntracking: {s.tracking_uri}\n\n"
+                      f"Each worker (a shell here, a machine there) joins one study with\n"
+                      f"  ecg-nbdev tune --preset quick --trials 6 --study-name shared {flags}\n"
+                      f"the main job runs against both with\n  ecg-nbdev run --preset quick {flags}\n"
+                      f"and they are browsed at {s.tracking_uri} (MLflow) and with optuna-dashboard '{s.storage}'.\n"
+                      f"Ctrl-C stops both and deletes their data.", flush=True)
+                while True: time.sleep(3600)
+        except KeyboardInterrupt: print("stopped; the database and the artifacts are deleted", flush=True)
 
 # %% ../nbs/12_cli.ipynb #e884cf10
 def parser() -> argparse.ArgumentParser:
@@ -76,6 +104,8 @@ def parser() -> argparse.ArgumentParser:
     tracked.add_argument("--tracking-uri", default=None, help="MLflow tracking server (default: $MLFLOW_TRACKING_URI, else a local store in the run directory)")
     t = sub.add_parser("train", parents=[common, tracked], help="train one model with early stopping, tracked in MLflow")
     t.add_argument("--model", choices=MODEL_NAMES, default="linear")
+    t.add_argument("--devices", type=int, default=None, help="Lightning's devices: 2 or more train data-parallel (default: the preset's, 1)")
+    t.add_argument("--strategy", default=None, help="Lightning's strategy, e.g. ddp (default: the preset's, auto)")
     t.set_defaults(func=train_command)
     u = sub.add_parser("tune", parents=[common, tracked], help="Optuna search, resumable and parallel, each trial an MLflow run")
     u.add_argument("--model", choices=MODEL_NAMES, default="linear")
@@ -91,6 +121,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--tracking-uri", default=None, help="MLflow tracking server (default: $MLFLOW_TRACKING_URI, else a store in the results folder)")
     r.add_argument("--workers", type=int, default=1, help="tuning worker processes on this machine (default: %(default)s)")
     r.set_defaults(func=run_command)
+    v = sub.add_parser("services", help="start a throwaway PostgreSQL and MLflow server to try many workers on; Ctrl-C stops them")
+    v.set_defaults(func=services_command)
     add_inference_commands(sub)  # predict and export, documented in the inference notebook
     return p
 

@@ -55,7 +55,7 @@ SEED_SPACE = {"model_seed": {"type": "int", "low": 0, "high": 2**31 - 1}}
 
 # %% ../nbs/00_core.ipynb #339f352c
 PRESETS = {
-    "quick": dict(accelerator="cpu", devices=1,
+    "quick": dict(accelerator="cpu", devices=1, strategy="auto",
                   per_class=300, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=3, batch_size=64, num_workers=0,
                   hidden_size=256, num_hidden_layers=2, dropout=0.2, learning_rate=0.1, momentum=0.9, weight_decay=1e-4, lr_schedule="constant",
                   channels=(16, 32, 32), kernel_size=5, class_weight=None, model_seed=None,
@@ -64,7 +64,7 @@ PRESETS = {
                               learning_rate=0.05, lr_schedule="onecycle", dropout=0.1, class_weight="inverse"),
                   pipeline=dict(kaggle=dict(model="linear", space=SEARCH_SPACE), interpatient=dict(model="rhythm", space=SEED_SPACE, ensemble=3),
                                 trials=3, n_boot=200, ensemble=2)),
-    "default": dict(accelerator="cpu", devices=1,
+    "default": dict(accelerator="cpu", devices=1, strategy="auto",
                     per_class=20_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=10, patience=4, batch_size=256, num_workers=0,
                     hidden_size=512, num_hidden_layers=2, dropout=0.2, learning_rate=0.1, momentum=0.9, weight_decay=1e-4, lr_schedule="onecycle",
                     channels=(32, 64, 64, 128), kernel_size=5, class_weight=None, model_seed=None,
@@ -74,7 +74,7 @@ PRESETS = {
                                 weight_decay=5e-4, dropout=0.1, class_weight="inverse"),
                     pipeline=dict(kaggle=dict(model="conv", space=CONV_SPACE), interpatient=dict(model="rhythm", space=SEED_SPACE, ensemble=6),
                                   trials=6, n_boot=1000, ensemble=3)),
-    "paper": dict(accelerator="auto", devices=1,
+    "paper": dict(accelerator="auto", devices=1, strategy="auto",
                   per_class=10_000, features="cwt", augment=DEFAULT_AUGMENT, max_epochs=100, patience=5, batch_size=64, num_workers=0,
                   hidden_size=2048, num_hidden_layers=4, dropout=0.5, learning_rate=0.0053, momentum=0.969, weight_decay=1e-4, lr_schedule="constant",
                   channels=(32, 64, 64, 128), kernel_size=5, class_weight=None, model_seed=None,

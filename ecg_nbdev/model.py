@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sampler, SequentialSampler, TensorDataset
 
 import ecg_nbdev
 from .core import AAMI_CLASSES, write_atomically
@@ -20,8 +20,8 @@ from .features import BEAT_LEN, FEATURES, cwt_matrix
 
 # %% auto #0
 __all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'RHYTHM_HIDDEN', 'MODELS', 'BeatClassifier', 'Dropout', 'LinearModel', 'GlobalPool',
-           'ResidualBlock', 'RhythmFusion', 'ConvModel', 'make_model', 'BeatDataModule', 'predict_logits', 'Ensemble',
-           'save_model', 'load_model', 'probability_net']
+           'ResidualBlock', 'RhythmFusion', 'ConvModel', 'make_model', 'BeatDataModule', 'Shard', 'predict_logits',
+           'Ensemble', 'save_model', 'load_model', 'probability_net']
 
 # %% ../nbs/04_model.ipynb #3c733e00
 NUM_CLASSES = len(AAMI_CLASSES)
@@ -162,7 +162,7 @@ def _as_tensors(X, y):
     return TensorDataset(*(torch.from_numpy(np.require(a, dtype, "W")) for a, dtype in ((X, np.float32), (y, np.int64))))
 
 class BeatDataModule(L.LightningDataModule):
-    "Train and validation beats held as tensors, batched by index gathers with a seeded shuffle."
+    "Train and validation beats held as tensors, batched by index gathers with a seeded shuffle; sharded under DDP."
     def __init__(self,
                  X_train, y_train,  # training inputs `(n, d)` and their class indices `(n,)`
                  X_val, y_val,  # validation inputs and class indices
@@ -175,15 +175,27 @@ class BeatDataModule(L.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.num_workers, self.seed = num_workers, seed
 
-    def _loader(self, data, sampler, batch_size):
+    def _loader(self, data, sampler, batch_size, even=False):
+        world, rank = (self.trainer.world_size, self.trainer.global_rank) if self.trainer else (1, 0)
+        if world > 1: sampler = Shard(sampler, rank, world, even)  # data-parallel: each process its share
         return DataLoader(data, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self):
         shuffle = RandomSampler(self.train_set, generator=torch.Generator().manual_seed(self.seed))
-        return self._loader(self.train_set, shuffle, self.batch_size)
+        return self._loader(self.train_set, shuffle, self.batch_size, even=True)  # as many steps on every rank
 
     def val_dataloader(self): return self._loader(self.val_set, SequentialSampler(self.val_set), self.eval_batch_size)
+
+# %% ../nbs/04_model.ipynb #9ec2b8a0
+class Shard(Sampler):
+    "Every `world`-th index of `sampler` from the `rank`-th; `even`: all ranks get as many (up to `world`-1 left out)."
+    def __init__(self, sampler, rank:int, world:int, even:bool=False):
+        self.sampler, self.rank, self.world, self.even = sampler, rank, world, even
+    def __len__(self):
+        n = len(self.sampler)
+        return n//self.world if self.even else len(range(self.rank, n, self.world))
+    def __iter__(self): return iter(list(self.sampler)[self.rank::self.world][:len(self)])
 
 # %% ../nbs/04_model.ipynb #6405ce17
 @torch.no_grad()

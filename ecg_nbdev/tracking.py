@@ -4,19 +4,22 @@
 
 # %% ../nbs/07_tracking.ipynb #5542aa43
 from __future__ import annotations
-import contextlib, logging, os, signal, socket, threading
+import contextlib, logging, os, re, signal, socket, threading
 from pathlib import Path
 
 import mlflow
 import numpy as np
+import requests
 import torch
 from mlflow.models import infer_signature
 from torch import nn
 
+from .core import DataError
+
 # %% auto #0
-__all__ = ['RUNS_ENV', 'EXPERIMENT', 'PID_TAG', 'HOST_TAG', 'run_dir_path', 'tracking_uri_for', 'is_server', 'artifact_root',
-           'get_experiment', 'process_alive', 'close_dead_runs', 'sigterm_interrupts', 'quiet_startup', 'tracking_to',
-           'open_experiment', 'log_model']
+__all__ = ['RUNS_ENV', 'EXPERIMENT', 'PID_TAG', 'HOST_TAG', 'run_dir_path', 'tracking_uri_for', 'is_server', 'ServiceError',
+           'free_port', 'check_tracking', 'artifact_root', 'get_experiment', 'process_alive', 'close_dead_runs',
+           'sigterm_interrupts', 'quiet_startup', 'tracking_to', 'open_experiment', 'log_model']
 
 # %% ../nbs/07_tracking.ipynb #f3f926c1
 RUNS_ENV = "ECG_NBDEV_RUNS"  # names the run directory when no `run_dir` is given
@@ -37,6 +40,45 @@ def tracking_uri_for(tracking_uri=None, run_dir=None) -> str:
 def is_server(uri:str) -> bool:
     "Whether `uri` names a tracking server (which keeps its own artifacts) rather than a database or folder here."
     return uri.startswith(("http:", "https:", "databricks"))
+
+# %% ../nbs/07_tracking.ipynb #fa657641
+class ServiceError(DataError):
+    "A service a run was told to use (tracking server, database) that cannot be used; the message names it and why."
+
+# %% ../nbs/07_tracking.ipynb #be0ec08e
+def free_port() -> int:
+    "A TCP port on 127.0.0.1 that nothing listens on now."
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+# %% ../nbs/07_tracking.ipynb #5cb99e7e
+def _reason(e:Exception) -> str:
+    "The operating system's words for a failed connection (`Connection refused`), else the exception's first line."
+    if found := re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(e)): return found[1].strip()
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+# %% ../nbs/07_tracking.ipynb #3fd702a0
+def check_tracking(
+    uri:str,  # the MLflow store; only servers (`http://…`, `https://…`) are checked
+    timeout:float=10,  # seconds to wait for an answer
+):
+    "Raise `ServiceError` unless tracking server `uri` answers a search of experiments; a store on this machine passes."
+    if not uri.startswith(("http:", "https:")): return
+    env = os.environ  # the credentials MLflow's client would send
+    auth = ((env["MLFLOW_TRACKING_USERNAME"], env.get("MLFLOW_TRACKING_PASSWORD", ""))
+            if "MLFLOW_TRACKING_USERNAME" in env else None)
+    token = {"Authorization": f"Bearer {env['MLFLOW_TRACKING_TOKEN']}"} if "MLFLOW_TRACKING_TOKEN" in env else {}
+    try:
+        answer = requests.get(f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search", params={"max_results": 1},
+                              timeout=timeout, auth=auth, headers=token)
+    except requests.Timeout:
+        raise ServiceError(f"MLflow tracking server {uri} did not answer within {timeout:g} s") from None
+    except requests.RequestException as e:
+        raise ServiceError(f"MLflow tracking server {uri} does not answer: {_reason(e)}") from None
+    if answer.status_code != 200:
+        raise ServiceError(f"MLflow tracking server {uri} answered HTTP {answer.status_code} to a search of "
+                           "experiments: expected an MLflow server (`mlflow server`) with a working store")
 
 # %% ../nbs/07_tracking.ipynb #1d22f4ea
 def artifact_root(uri:str, run_dir=None) -> str|None:

@@ -8,6 +8,7 @@ import inspect, os, socket, sys, tempfile, warnings
 from dataclasses import dataclass
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_only
 import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
@@ -92,10 +93,12 @@ def _fit(model, data, cfg, seed, callbacks):
         # batches are tensor gathers: workers would only add copies
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*LeafSpec.*")  # a deprecation inside Lightning itself
+        warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # under DDP the metrics are gathered by torchmetrics
         trainer = L.Trainer(max_epochs=cfg["max_epochs"], accelerator=cfg["accelerator"], devices=cfg["devices"],
+                            strategy=cfg["strategy"], use_distributed_sampler=False,  # the data module shards itself
                             deterministic=True, logger=False, enable_checkpointing=False, default_root_dir=root,
                             num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=tty,
-                            callbacks=callbacks + ([] if tty else [EpochSummary()]))
+                            callbacks=callbacks + ([] if tty or rank_zero_only.rank else [EpochSummary()]))
         trainer.fit(model, dm)
     return model.cpu().eval()  # evaluation, export and serving run on the CPU whatever trained it
 
@@ -150,6 +153,11 @@ def train(
         tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), "ecg_nbdev.version": ecg_nbdev.__version__,
                 **(tags or {}),
                 **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {})}  # e.g. a trial under its study
+        if rank_zero_only.rank:  # another process of data-parallel training (Lightning reran this call): rank 0 records
+            _fit(net, data, cfg, seed, [MetricsCallback(), stopper, *callbacks])
+            return TrainResult(run_id=None, model=net, metrics={}, best_epoch=stopper.best_epoch,
+                               stop_epoch=stopper.stop_epoch, tracking_uri=uri, model_uri=None,
+                               best_score=stopper.best_score, config=cfg)
         run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name or f"{model}-{preset}-{split}-{seed}",
                                tags=tags)
         try:

@@ -4,25 +4,30 @@
 
 # %% ../nbs/09_tuning.ipynb #89b80c55
 from __future__ import annotations
-import contextlib, fcntl, multiprocessing, os, socket, warnings
+import contextlib, fcntl, multiprocessing, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 import optuna
 import pandas as pd
+import sqlalchemy
 import torch
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
 from .core import CONV_SPACE, PRESETS, SEARCH_SPACE
-from .tracking import EXPERIMENT, open_experiment, process_alive, quiet_startup, run_dir_path, tracking_uri_for
+from .tracking import (EXPERIMENT, ServiceError, check_tracking, free_port, is_server, open_experiment,
+                                process_alive, quiet_startup, run_dir_path, tracking_uri_for)
 from .training import train
 
 # %% auto #0
-__all__ = ['ORIGINAL_BEST', 'suggest', 'storage_url', 'open_storage', 'setup_lock', 'fail_dead_trials', 'study_parent_run',
-           'TrialCallback', 'objective', 'report_trial', 'finished_trials', 'open_study', 'tune', 'best_trials',
-           'best_trial', 'trials_table']
+__all__ = ['ORIGINAL_BEST', 'HEARTBEAT_ENV', 'GRACE_ENV', 'suggest', 'storage_url', 'open_storage', 'check_storage', 'setup_lock',
+           'fail_dead_trials', 'close_stale_trial', 'study_parent_run', 'TrialCallback', 'objective', 'report_trial',
+           'sampler_seed', 'finished_trials', 'open_study', 'tune', 'best_trials', 'best_trial', 'trials_table',
+           'postgres_tool', 'local_postgres', 'mlflow_server', 'Services', 'local_services']
 
 # %% ../nbs/09_tuning.ipynb #fe13124e
 def suggest(trial:optuna.Trial, space:dict=SEARCH_SPACE) -> dict:
@@ -43,15 +48,51 @@ def storage_url(storage:str|None=None, run_dir=None) -> str:
     "The Optuna storage URL: `storage`, else an SQLite file `optuna.db` in the run directory."
     return storage or f"sqlite:///{run_dir_path(run_dir)/'optuna.db'}"
 
+# %% ../nbs/09_tuning.ipynb #a019e7b5
+HEARTBEAT_ENV, GRACE_ENV = "ECG_NBDEV_HEARTBEAT", "ECG_NBDEV_GRACE"  # seconds; read by every worker that opens a study
+
 # %% ../nbs/09_tuning.ipynb #6fe8013c
-def open_storage(url:str) -> optuna.storages.RDBStorage:
+def open_storage(
+    url:str,  # Optuna RDB storage URL
+    heartbeat:int|None=None,  # seconds between a running trial's heartbeats; default `$ECG_NBDEV_HEARTBEAT`, else 60
+    grace:int|None=None,  # seconds without one before a trial is failed; default `$ECG_NBDEV_GRACE`, else 3 heartbeats
+    tracking_uri:str|None=None,  # MLflow store in which the run of a trial failed by heartbeat is closed too
+) -> optuna.storages.RDBStorage:
     "Optuna RDB storage at `url`, with heartbeats so trials of vanished workers can be failed."
     if url.startswith("sqlite:///"): Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    kw = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    heartbeat = int(heartbeat or os.environ.get(HEARTBEAT_ENV) or 60)
+    grace = int(grace or os.environ.get(GRACE_ENV) or 3*heartbeat)
+    if grace <= heartbeat:
+        raise ValueError(f"a grace period of {grace} s would fail live trials between their heartbeats every "
+                         f"{heartbeat} s: expected more than {heartbeat} s")
+    kw = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     with warnings.catch_warnings():
         # heartbeats are marked experimental since Optuna 2.9
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(url, engine_kwargs=kw, heartbeat_interval=60, grace_period=180)
+        return optuna.storages.RDBStorage(url, engine_kwargs=kw, heartbeat_interval=heartbeat, grace_period=grace,
+                                          heartbeat_stale_trial_callback=lambda study, trial: close_stale_trial(
+                                              study, trial, tracking_uri))  # below
+
+# %% ../nbs/09_tuning.ipynb #a9f9114c
+def check_storage(
+    url:str,  # Optuna storage URL; SQLite files are not checked
+    timeout:int=10,  # seconds to wait for the database server
+):
+    "Raise `ServiceError` unless storage `url`'s driver is installed and its server takes the login; a file passes."
+    if url.startswith("sqlite"): return
+    try: parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError: raise ServiceError(f"Optuna storage {url!r} is not a database URL") from None
+    shown = parsed.render_as_string(hide_password=True)
+    try: engine = sqlalchemy.create_engine(
+        parsed, connect_args={"connect_timeout": timeout} if parsed.get_backend_name() == "postgresql" else {})
+    except ImportError as e:
+        raise ServiceError(f"Optuna storage {shown}: its driver is not installed ({e}); for PostgreSQL install the "
+                           "scale extra, pip install -e '.[scale]' (psycopg2-binary)") from None
+    try:
+        with engine.connect(): pass
+    except sqlalchemy.exc.DBAPIError as e:
+        raise ServiceError(f"Optuna storage {shown} cannot be used: {' '.join(str(e.orig).split())}") from None
+    finally: engine.dispose()
 
 # %% ../nbs/09_tuning.ipynb #4324d8af
 @contextlib.contextmanager
@@ -70,6 +111,21 @@ def fail_dead_trials(study:optuna.Study) -> list[int]:
     for t in dead: study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
     optuna.storages.fail_stale_trials(study)  # by heartbeat, for workers on other machines
     return [t.number for t in dead]
+
+# %% ../nbs/09_tuning.ipynb #2ae317d3
+def close_stale_trial(
+    study:optuna.Study,  # the study, as Optuna's heartbeat check hands it over
+    trial:optuna.trial.FrozenTrial,  # the trial it has just failed
+    tracking_uri:str|None=None,  # the MLflow store of the trial's run; None leaves the run alone
+):
+    "Note in `study` that `trial` was failed by heartbeat (by which host, when) and close its MLflow run as `FAILED`."
+    study.set_user_attr(f"heartbeat_failed_{trial.number}",
+                        {"host": socket.gethostname(), "at": trial.datetime_complete.isoformat()})
+    if not (tracking_uri and (run_id := trial.user_attrs.get("mlflow_run_id"))): return
+    client = mlflow.MlflowClient(tracking_uri)
+    host = trial.user_attrs.get("host")
+    client.set_tag(run_id, "ecg_nbdev.failure", f"no heartbeat from {host} for the grace period")
+    client.set_terminated(run_id, "FAILED")
 
 # %% ../nbs/09_tuning.ipynb #2f9fc74e
 def study_parent_run(study:optuna.Study, tracking_uri:str, run_dir=None, experiment:str=EXPERIMENT) -> str:
@@ -122,16 +178,26 @@ def report_trial(study:optuna.Study, trial:optuna.trial.FrozenTrial):
               if trial.state == TrialState.PRUNED else "")
     print(f"trial {trial.number} {trial.state.name.lower()}  {scores}  ({finished_trials(study)} finished)", flush=True)
 
+# %% ../nbs/09_tuning.ipynb #80ed7ed9
+def sampler_seed(
+    study:optuna.Study,  # the study a worker joins
+    seed:int,  # the run's seed
+    index:int=0,  # the worker's number among those one `tune` call starts
+) -> int|None:
+    "A joining worker's sampler seed: `seed + index` if no trial of `study` is running, else None (fresh entropy)."
+    return None if study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) else seed + index
+
 # %% ../nbs/09_tuning.ipynb #43f0104b
 def _worker(study_name, url, n_trials, timeout, threads, kwargs, index=0):
     "One worker process: optimise `study_name` until it has `n_trials` finished trials."
     torch.set_num_threads(threads)  # K workers share the cores instead of each taking all of them
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    # the sampler and pruner are not stored with the study: each worker sets them, seeded apart so workers do not
-    # repeat each other
+    # the sampler and pruner are not stored with the study: each worker sets them, seeded apart (`sampler_seed`)
     # TPE's random start-up phase scales with the study (Optuna's 10 would leave a small study all random)
-    sampler = optuna.samplers.TPESampler(seed=kwargs["seed"] + index, n_startup_trials=min(10, max(3, n_trials//2)))
-    study = optuna.load_study(study_name=study_name, storage=open_storage(url), sampler=sampler,
+    storage = open_storage(url, tracking_uri=kwargs["tracking_uri"])  # which closes the runs of trials it fails
+    seed = sampler_seed(optuna.load_study(study_name=study_name, storage=storage), kwargs["seed"], index)
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, n_trials//2)))
+    study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
                               pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2))
     done = MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
     study.optimize(lambda t: objective(t, **kwargs), callbacks=[done, report_trial], timeout=timeout,
@@ -151,13 +217,17 @@ def open_study(
     run_dir=None,  # run directory of the local stores
 ) -> optuna.Study:
     "Create or open study `study_name`, fail the trials of dead workers and make its MLflow parent run; trains nothing."
-    with setup_lock(run_dir), quiet_startup(), warnings.catch_warnings():
+    url, uri = storage_url(storage, run_dir), tracking_uri_for(tracking_uri, run_dir)
+    check_storage(url); check_tracking(uri)  # a wrong service is named before anything is created
+    # the lock serialises the creation of local stores; with a database and a server, nothing here is local
+    local = url.startswith("sqlite") or not is_server(uri)
+    with setup_lock(run_dir) if local else contextlib.nullcontext(), quiet_startup(), warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # fail_stale_trials is experimental
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created", "Using an existing study"
-        study = optuna.create_study(study_name=study_name, storage=open_storage(storage_url(storage, run_dir)),
+        study = optuna.create_study(study_name=study_name, storage=open_storage(url, tracking_uri=uri),
                                     direction="maximize", load_if_exists=True)
         fail_dead_trials(study)
-        study_parent_run(study, tracking_uri_for(tracking_uri, run_dir), run_dir)
+        study_parent_run(study, uri, run_dir)
     return study
 
 # %% ../nbs/09_tuning.ipynb #1efe61a9
@@ -219,3 +289,95 @@ def trials_table(study:optuna.Study) -> pd.DataFrame:
     df = df[[c for c in keep if c in df]]
     return df.rename(columns=lambda c: c.removeprefix("params_").removeprefix("user_attrs_")
                      .replace("value", "val_macro_auroc"))
+
+# %% ../nbs/09_tuning.ipynb #ae470537
+def postgres_tool(name:str) -> str:
+    "Path of PostgreSQL server program `name` (initdb, pg_ctl): the newest under /usr/lib/postgresql, else on the PATH."
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+    if path := (str(found[-1]) if found else shutil.which(name)): return path
+    raise ServiceError(f"PostgreSQL's {name} was not found in /usr/lib/postgresql/*/bin or on the PATH: "
+                       "expected the PostgreSQL server (apt-get install -y postgresql)")
+
+# %% ../nbs/09_tuning.ipynb #d186c552
+def _run(what:str, cmd:list, **kw):
+    "Run `cmd`; a failure is a `ServiceError` naming `what` with the end of its output."
+    done = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if done.returncode: raise ServiceError(f"{what} failed: {(done.stderr or done.stdout).strip()[-500:]}")
+
+# %% ../nbs/09_tuning.ipynb #9a0baafa
+@contextlib.contextmanager
+def local_postgres(
+    databases=("optuna", "mlflow"),  # databases to create
+    user:str="ecg",  # the superuser the URLs log in as, with a new random password
+) -> dict:
+    "A throwaway PostgreSQL cluster on 127.0.0.1 and a free port, `{database: URL}`; deleted after the block."
+    initdb, pg_ctl, createdb = (postgres_tool(n) for n in ("initdb", "pg_ctl", "createdb"))
+    folder = Path(tempfile.mkdtemp(prefix="ecg_nbdev-postgres-"))
+    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # postgres refuses to run as root
+    password, port, data, started = secrets.token_hex(12), free_port(), folder/"data", False
+    try:
+        (folder/"password").write_text(password)
+        if as_owner:
+            for path in (folder, folder/"password"): shutil.chown(path, "postgres")
+        _run("PostgreSQL initdb", as_owner + [initdb, "-D", str(data), "-U", user, "--pwfile", str(folder/"password"),
+                                             "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-sync"], cwd=folder)
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off"  # throwaway: no fsync
+        started = True
+        _run("PostgreSQL start", as_owner + [pg_ctl, "-D", str(data), "-l", str(folder/"server.log"), "-w", "-t", "120",
+                                             "-o", options, "start"], cwd=folder)
+        for db in databases:
+            _run(f"PostgreSQL createdb {db}", [createdb, "-h", "127.0.0.1", "-p", str(port), "-U", user, db],
+                 env={**os.environ, "PGPASSWORD": password}, cwd=folder)
+        yield {db: f"postgresql+psycopg2://{user}:{password}@127.0.0.1:{port}/{db}" for db in databases}
+    finally:
+        if started: subprocess.run(as_owner + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], cwd=folder,
+                                   capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+# %% ../nbs/09_tuning.ipynb #dec453ea
+@contextlib.contextmanager
+def mlflow_server(
+    backend:str,  # the server's store, e.g. a PostgreSQL URL
+    artifacts:Path,  # folder where the server keeps the artifacts runs send it
+    wait:float=300,  # seconds it may take to answer (the first start creates its tables)
+) -> str:
+    "An MLflow tracking server with proxied artifacts on 127.0.0.1 and a free port, its URI; stopped after the block."
+    port, log = free_port(), Path(artifacts)/"mlflow-server.log"
+    Path(artifacts).mkdir(parents=True, exist_ok=True)
+    uri = f"http://127.0.0.1:{port}"
+    with open(log, "w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
+                                   "--artifacts-destination", Path(artifacts).resolve().as_uri(),
+                                   "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                                  stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)  # its own process group: one kill stops it all
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try: check_tracking(uri, timeout=5); break
+            except ServiceError as e:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise ServiceError(f"{e}; the server's log ends: {log.read_text()[-800:]}") from None
+                time.sleep(0.5)
+        yield uri
+    finally:
+        with contextlib.suppress(ProcessLookupError): os.killpg(server.pid, signal.SIGTERM)
+        try: server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL); server.wait()
+
+# %% ../nbs/09_tuning.ipynb #fc606c41
+@dataclass
+class Services:
+    "Where `local_services` listens."
+    storage: str       # Optuna storage URL, `postgresql+psycopg2://…/optuna`
+    tracking_uri: str  # MLflow tracking server, `http://127.0.0.1:PORT`
+    artifacts: Path    # where the server keeps the artifacts
+
+# %% ../nbs/09_tuning.ipynb #a3927072
+@contextlib.contextmanager
+def local_services() -> Services:
+    "A throwaway PostgreSQL (databases optuna, mlflow) and an MLflow server on it; both deleted after the block."
+    with tempfile.TemporaryDirectory(prefix="ecg_nbdev-artifacts-") as artifacts, local_postgres() as db, \
+         mlflow_server(db["mlflow"], Path(artifacts)) as uri:
+        yield Services(storage=db["optuna"], tracking_uri=uri, artifacts=Path(artifacts))
