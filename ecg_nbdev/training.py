@@ -154,7 +154,7 @@ def train(
                 **(tags or {}),
                 **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {})}  # e.g. a trial under its study
         if rank_zero_only.rank:  # another process of data-parallel training (Lightning reran this call): rank 0 records
-            _fit(net, data, cfg, seed, [MetricsCallback(), stopper, *callbacks])
+            _fit(net, data, cfg, weights_seed, [MetricsCallback(), stopper, *callbacks])
             return TrainResult(run_id=None, model=net, metrics={}, best_epoch=stopper.best_epoch,
                                stop_epoch=stopper.stop_epoch, tracking_uri=uri, model_uri=None,
                                best_score=stopper.best_score, config=cfg)
