@@ -1,11 +1,13 @@
 """Inference speed: the PyTorch model against its ONNX Runtime export on the same real beats, one beat per call and 1,024 per call,
 and the time to annotate a whole 30-minute record end to end (read, detect, cut, classify, write).
 
-Run from the project root: `python benchmarks/inference.py [MODEL]`, MODEL a folder written by `save_model` (default: the `default`
+Run from the project root: `python benchmarks/inference.py [MODEL] [--sessions]`, MODEL a folder written by `save_model` (default: the `default`
 preset's linear and conv networks, untrained: a network costs the same to run whatever its weights). Not a test: it prints beats per
-second for both runtimes and their ratio (ONNX Runtime over PyTorch, above 1 when ONNX Runtime is faster).
+second for both runtimes and their ratio (ONNX Runtime over PyTorch, above 1 when ONNX Runtime is faster). `--sessions` also
+times ONNX Runtime batched under other `SessionOptions` (threads, graph optimisation, execution mode, memory arena), each
+against PyTorch in the same round: the evidence for `onnx_session`'s settings. Goal: ONNX Runtime batched >= PyTorch.
 """
-import sys, tempfile, time
+import argparse, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +52,36 @@ def compare(name, net, X, folder):
     print(f"{name} (features {net.features}, probabilities agree to {diff:.1e}):")
     for what, pt, ort in rows: print(f"  {what:20s} PyTorch {pt:10,.0f} beats/s   ONNX Runtime {ort:10,.0f} beats/s   ratio {ort/pt:.2f}x")
 
+def session_options(path):
+    "ONNX Runtime sessions on `path` under other `SessionOptions`, by name."
+    import onnxruntime as ort
+    threads = torch.get_num_threads()
+    def session(**options):
+        so = ort.SessionOptions()
+        for k, v in options.items(): setattr(so, k, v)
+        return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    return {"default options": ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]),
+            f"intra_op_num_threads={threads}": session(intra_op_num_threads=threads),
+            f"intra_op_num_threads={threads}, ORT_ENABLE_ALL, sequential": session(
+                intra_op_num_threads=threads, graph_optimization_level=ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+                execution_mode=ort.ExecutionMode.ORT_SEQUENTIAL),
+            f"intra_op_num_threads={threads}, no memory arena": session(intra_op_num_threads=threads,
+                                                                        enable_cpu_mem_arena=False),
+            "intra_op_num_threads=1": session(intra_op_num_threads=1),
+            f"intra_op_num_threads={threads}, parallel": session(intra_op_num_threads=threads,
+                                                                 execution_mode=ort.ExecutionMode.ORT_PARALLEL)}
+
+def compare_sessions(name, net, X, folder, rounds=2):
+    "Print ONNX Runtime batched under each of `session_options` against PyTorch batched, in interleaved rounds."
+    sessions = session_options(export_onnx(net, Path(folder)/f"{name}.onnx"))
+    batched = X[:N_BATCHED]
+    print(f"{name}, {BATCH:,} beats per call, ONNX Runtime's session options:")
+    for r in range(rounds):  # PyTorch in every round: load on the machine hits both alike
+        pt = rate(lambda: predict_proba(net, batched, BATCH), len(batched))
+        for what, session in sessions.items():
+            ort = rate(lambda: onnx_proba(session, batched, BATCH), len(batched))
+            print(f"  round {r + 1}  {what:50s} {ort:8,.0f} beats/s   PyTorch {pt:8,.0f}   ratio {ort/pt:.2f}x", flush=True)
+
 def annotate(net, base, out):
     "Seconds to read, detect, cut, classify and write record `base`, and the number of beats."
     times = {}
@@ -60,15 +92,21 @@ def annotate(net, base, out):
     return time.perf_counter() - start, times, len(X)
 
 def main():
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     X, _ = load_beats()
     X = X[np.random.default_rng(0).permutation(len(X))[:N_BATCHED]]
-    if len(sys.argv) > 1: nets = {Path(sys.argv[1]).name: load_predictor(sys.argv[1])}
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("model", nargs="?", help="a folder written by save_model; default: untrained default networks")
+    p.add_argument("--sessions", action="store_true", help="also time ONNX Runtime under other SessionOptions")
+    a = p.parse_args()
+    if a.model: nets = {Path(a.model).name: load_predictor(a.model)}
     else:
         nets = {m: probability_net(make_model(m, input_size=748 if m == "linear" else 187, **run_config("default", m)).net,
                                    run_config("default", m)["features"]) for m in ("linear", "conv")}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     with tempfile.TemporaryDirectory() as folder:
-        for name, net in nets.items(): compare(name, net, X, folder)
+        for name, net in nets.items():
+            compare(name, net, X, folder)
+            if a.sessions: compare_sessions(name, net, X, folder)
         base = find_mitdb()/RECORD
         for name, net in nets.items():
             total, times, n = annotate(net, base, Path(folder)/"out.csv")

@@ -1,26 +1,39 @@
-"""Training throughput (beats/s) of `LinearModel` through `BeatDataModule`, against the original project's per-item pandas
-`Dataset` and against plain torch matrix multiplies of the same shapes (the machine's limit).
+"""Training throughput (beats/s) of the CNN the main job trains, or of `LinearModel`, against a bare loop and the machine's limit.
 
-    python benchmarks/training.py [--batches 12] [--warmup 3] [--rounds 2]
+    python benchmarks/training.py [--model conv|linear] [--batches 20] [--warmup 3] [--rounds 2]
 
-The model is the original's tuned shape: CWT features (748 wide), hidden size 2048, 4 hidden layers. Each path trains a fixed
-number of batches after a few warm-up batches; only the timed batches count, and the best of interleaved rounds. Goal: >= 1.5x the original path and >= 70 % of the
-plain-matmul limit.
+`conv` (the default): the `default` preset's `ConvModel` (channels 32-32-64-64-128, kernel 5, raw 187-sample beats, batch 256)
+trained through the project's path (Lightning `Trainer` + `BeatDataModule` + `MetricsCallback`, as `training._fit`), in fp32
+and under `bf16-mixed`, side by side with (a) the same network and batches in a bare PyTorch loop (eager: forward,
+cross-entropy, backward, SGD step) and (b) the achieved FLOP rate (FLOPs of one training beat from `FlopCounterMode`) as a
+share of plain fp32 and bf16 matrix multiplies measured in the same run. Goals: the project's path within 10 % of the bare
+loop; its FLOP rate >= 80 % of the fp32 matmul rate, or above it with bf16.
+
+`linear`: the original's tuned `LinearModel` (CWT features, 748 -> 4 x 2048 -> 5, batch 512) through `BeatDataModule`, against
+the original project's per-item pandas `Dataset` and plain matmuls of the same shapes. Goals: >= 1.5x the original path and
+>= 70 % of the plain-matmul limit.
+
+Each path trains a fixed number of batches after a few warm-up batches; only the timed batches count, and the best of
+interleaved rounds (other load on the machine hits all paths alike).
 """
-import argparse, logging, tempfile, time, warnings
+import argparse, contextlib, logging, tempfile, time, warnings
 
 import lightning as L
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
+from torch.utils.flop_counter import FlopCounterMode
 
 from ecg_nbdev.callbacks import MetricsCallback
+from ecg_nbdev.core import run_config
 from ecg_nbdev.data import load_beats
 from ecg_nbdev.features import beat_features
-from ecg_nbdev.model import BeatDataModule, LinearModel
+from ecg_nbdev.model import BeatDataModule, LinearModel, make_model
 
-HIDDEN, LAYERS, BATCH, ORIGINAL_BATCH = 2048, 4, 512, 64
+HIDDEN, LAYERS, LINEAR_BATCH, ORIGINAL_BATCH = 2048, 4, 512, 64
+MATMUL_SIZE = 2048  # square matmuls large enough that oneDNN/MKL runs at its peak
 
 
 class PandasBeats(Dataset):
@@ -41,69 +54,168 @@ class BatchTimer(L.Callback):
         if batch_idx >= self.warmup: self.beats += len(batch[1]); self.end = time.perf_counter()
 
 
-def lightning_throughput(loader, n_batches, warmup, width):
-    "Beats/s of a seeded LinearModel fit over `n_batches` of `loader`, warm-up batches excluded."
-    L.seed_everything(0, verbose=False)
-    model = LinearModel(input_size=width, hidden_size=HIDDEN, num_hidden_layers=LAYERS, learning_rate=0.005, momentum=0.97, weight_decay=1e-4)
+def lightning_throughput(model, loader, n_batches, warmup, precision="32-true", deterministic=True):
+    "Beats/s of fitting `model` over `n_batches` of `loader` as `training._fit` does (fp32 or bf16), warm-up excluded."
     timer = BatchTimer(warmup)
-    trainer = L.Trainer(max_epochs=1, limit_train_batches=warmup + n_batches, limit_val_batches=0, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=tempfile.mkdtemp(),
-                        callbacks=[MetricsCallback(), timer])
+    trainer = L.Trainer(max_epochs=1, limit_train_batches=warmup + n_batches, limit_val_batches=0, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        num_sanity_val_steps=0, default_root_dir=tempfile.mkdtemp(), deterministic=deterministic,
+                        precision=precision, callbacks=[MetricsCallback(), timer])
     trainer.fit(model, train_dataloaders=loader)
+    torch.use_deterministic_algorithms(False)  # Lightning leaves it set for the process: the paths after should not see it
     return timer.beats/(timer.end - timer.start)
 
 
-def matmul_throughput(width, n_batches, warmup):
+def matmul_rate(dtype, repeat=10):
+    "GFLOP/s of plain `MATMUL_SIZE`-square matrix multiplies in `dtype`: the machine's limit."
+    a, b = (torch.randn(MATMUL_SIZE, MATMUL_SIZE).to(dtype) for _ in range(2))
+    for _ in range(2): a @ b
+    start = time.perf_counter()
+    for _ in range(repeat): a @ b
+    return repeat*2*MATMUL_SIZE**3/(time.perf_counter() - start)/1e9
+
+
+# ---------------------------------------------------------------- conv: the main job's CNN
+
+def conv_model(seed=0):
+    "The `default` preset's conv network, seeded, as `train` builds it."
+    L.seed_everything(seed, verbose=False)
+    return make_model("conv", input_size=187, **run_config("default", "conv"))
+
+
+def bare_throughput(model, batches, warmup, bf16=False):
+    "Beats/s of an eager loop over `batches`: forward, cross-entropy, backward, the model's fused SGD and one-cycle step."
+    hp = model.hparams
+    opt = torch.optim.SGD(model.parameters(), lr=hp.learning_rate, momentum=hp.momentum, weight_decay=hp.weight_decay,
+                          nesterov=True, fused=True)
+    # the schedule `configure_optimizers` sets: the same learning rates, so the same weights and values, as the project's path
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hp.learning_rate, total_steps=len(batches), pct_start=0.25,
+                                                   base_momentum=min(0.85, hp.momentum), max_momentum=hp.momentum)
+    model.train()
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    for i, (x, y) in enumerate(batches):
+        if i == warmup: start = time.perf_counter()
+        with autocast: loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        schedule.step()
+    return sum(len(y) for _, y in batches[warmup:])/(time.perf_counter() - start)
+
+
+def flops_per_beat(model, x, y):
+    "FLOPs of one training beat (forward and backward) of `model`, counted by torch on batch `x`."
+    model.train()
+    with FlopCounterMode(display=False) as counter: F.cross_entropy(model(x), y).backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()/len(x)
+
+
+def conv_main(a):
+    cfg = run_config("default", "conv")
+    batch = cfg["batch_size"]
+    X, meta = load_beats()
+    n = (a.batches + a.warmup)*batch
+    beats, labels = X[:n].astype(np.float32), meta["label"].to_numpy()[:n]
+    loader = lambda: BeatDataModule(beats, labels, beats[:10], labels[:10], batch_size=batch, seed=0).train_dataloader()
+    batches = list(loader())  # the very batches the project's path sees
+    flops = flops_per_beat(conv_model(), *batches[0])
+    print(f"ConvModel channels {'-'.join(map(str, cfg['channels']))}, kernel {cfg['kernel_size']}, batch {batch}, "
+          f"{flops/1e6:.1f} MFLOP per training beat; torch {torch.__version__}, {torch.get_num_threads()} threads")
+
+    paths = {"project: Trainer + BeatDataModule + MetricsCallback, fp32":
+                 lambda: lightning_throughput(conv_model(), loader(), a.batches, a.warmup),
+             "project, bf16-mixed": lambda: lightning_throughput(conv_model(), loader(), a.batches, a.warmup, "bf16-mixed"),
+             "project, fp32, deterministic=False": lambda: lightning_throughput(conv_model(), loader(), a.batches, a.warmup,
+                                                                               deterministic=False),
+             "bare loop, fp32 eager": lambda: bare_throughput(conv_model(), batches, a.warmup),
+             "bare loop, bf16 autocast": lambda: bare_throughput(conv_model(), batches, a.warmup, bf16=True)}
+    limits = {"fp32 matmul": lambda: matmul_rate(torch.float32), "bf16 matmul": lambda: matmul_rate(torch.bfloat16)}
+    best = dict.fromkeys([*paths, *limits], 0.0)
+    for r in range(a.rounds):
+        for name, measure in paths.items():
+            best[name] = max(best[name], speed := measure())
+            print(f"round {r + 1}  {name:60s} {speed:7.0f} beats/s  {speed*flops/1e9:6.1f} GFLOP/s", flush=True)
+        for name, measure in limits.items():
+            best[name] = max(best[name], rate := measure())
+            print(f"round {r + 1}  {name:60s} {rate:6.1f} GFLOP/s", flush=True)
+    project, project_bf16, nondeterministic, bare, bare_bf16 = (best[k] for k in paths)
+    achieved, achieved_bf16 = project*flops/1e9, project_bf16*flops/1e9
+    fp32, bf16 = best["fp32 matmul"], best["bf16 matmul"]
+    print(f"project / bare loop (fp32)       = {project/bare:.2f}x (goal >= 0.90x)")
+    print(f"project / bare loop (bf16)       = {project_bf16/bare_bf16:.2f}x")
+    print(f"project bf16-mixed / fp32        = {project_bf16/project:.2f}x beats/s")
+    print(f"project deterministic=False / True = {nondeterministic/project:.2f}x beats/s (fp32)")
+    print(f"project fp32: {achieved:.1f} GFLOP/s = {achieved/fp32:.0%} of fp32 matmul ({fp32:.0f} GFLOP/s) (goal >= 80 %)")
+    print(f"project bf16: {achieved_bf16:.1f} GFLOP/s = {achieved_bf16/fp32:.0%} of fp32 matmul, "
+          f"{achieved_bf16/bf16:.0%} of bf16 matmul ({bf16:.0f} GFLOP/s)")
+
+
+# ---------------------------------------------------------------- linear: the original's model
+
+def linear_model(width):
+    "The original's tuned `LinearModel`, seeded."
+    L.seed_everything(0, verbose=False)
+    return LinearModel(input_size=width, hidden_size=HIDDEN, num_hidden_layers=LAYERS, learning_rate=0.005,
+                       momentum=0.97, weight_decay=1e-4)
+
+
+def linear_matmul_throughput(width, n_batches, warmup):
     "Beats/s of the forward and backward matrix multiplies alone: h@W.T per layer, then dW = g.T@h and dh = g@W."
     shapes = [(HIDDEN, width)] + [(HIDDEN, HIDDEN)]*LAYERS + [(5, HIDDEN)]
     W = [torch.randn(o, i)*0.01 for o, i in shapes]
-    x = torch.randn(BATCH, width)
+    x = torch.randn(LINEAR_BATCH, width)
     def step():
         hs = [x]
         for w in W: hs.append(hs[-1] @ w.T)
-        g = torch.randn(BATCH, 5)
+        g = torch.randn(LINEAR_BATCH, 5)
         for k in reversed(range(len(W))):
             _ = g.T @ hs[k]                # weight gradient
             if k: g = g @ W[k]             # gradient of the layer's input; the beats themselves need none
     for _ in range(warmup): step()
     start = time.perf_counter()
     for _ in range(n_batches): step()
-    return n_batches*BATCH/(time.perf_counter() - start)
+    return n_batches*LINEAR_BATCH/(time.perf_counter() - start)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--batches", type=int, default=12, help="timed batches of 512 beats per path (the original path times as many beats)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed batches first")
-    p.add_argument("--rounds", type=int, default=2, help="measurements of each path, interleaved; the best counts")
-    a = p.parse_args()
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*LeafSpec.*")
-    warnings.filterwarnings("ignore", ".*no `val_dataloader`.*")
-
+def linear_main(a):
     X, meta = load_beats()
-    n = (a.batches + a.warmup)*BATCH
+    n = (a.batches + a.warmup)*LINEAR_BATCH
     features, labels = beat_features(X[:n], "cwt"), meta["label"].to_numpy()[:n]
     width = features.shape[1]
-    print(f"LinearModel {width} -> {HIDDEN} -> {LAYERS} x {HIDDEN} -> 5, torch {torch.__version__}, {torch.get_num_threads()} threads")
-
-    ours_loader = lambda: BeatDataModule(features, labels, features[:10], labels[:10], batch_size=BATCH).train_dataloader()
+    print(f"LinearModel {width} -> {HIDDEN} -> {LAYERS} x {HIDDEN} -> 5, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
+    ours_loader = lambda: BeatDataModule(features, labels, features[:10], labels[:10],
+                                         batch_size=LINEAR_BATCH).train_dataloader()
     df = pd.DataFrame(features).assign(label=labels)
-    per_batch = BATCH//ORIGINAL_BATCH  # the original path times as many beats as the others
-    paths = {"ours: BeatDataModule, batch 512": lambda: lightning_throughput(ours_loader(), a.batches, a.warmup, width),
+    per_batch = LINEAR_BATCH//ORIGINAL_BATCH  # the original path times as many beats as the others
+    paths = {"ours: BeatDataModule, batch 512":
+                 lambda: lightning_throughput(linear_model(width), ours_loader(), a.batches, a.warmup),
              "original: pandas df.iloc per beat, batch 64": lambda: lightning_throughput(
-                 DataLoader(PandasBeats(df), batch_size=ORIGINAL_BATCH, shuffle=True), a.batches*per_batch, a.warmup*per_batch, width),
-             "limit: plain torch matmuls, batch 512": lambda: matmul_throughput(width, a.batches, a.warmup)}
+                 linear_model(width), DataLoader(PandasBeats(df), batch_size=ORIGINAL_BATCH, shuffle=True),
+                 a.batches*per_batch, a.warmup*per_batch),
+             "limit: plain torch matmuls, batch 512": lambda: linear_matmul_throughput(width, a.batches, a.warmup)}
     best = dict.fromkeys(paths, 0.0)
-    for r in range(a.rounds):  # interleaved rounds, best of each: other load on the machine hits all paths alike
+    for r in range(a.rounds):
         for name, measure in paths.items():
-            speed = measure()
-            best[name] = max(best[name], speed)
+            best[name] = max(best[name], speed := measure())
             print(f"round {r + 1}  {name:45s} {speed:7.0f} beats/s", flush=True)
     ours, original, limit = best.values()
     print(f"ours / original = {ours/original:.2f}x (goal >= 1.5x)")
     print(f"ours / limit    = {ours/limit:.0%} (goal >= 70 %)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", choices=("conv", "linear"), default="conv", help="the main job's CNN or the original's MLP")
+    p.add_argument("--batches", type=int, default=20, help="timed batches per path")
+    p.add_argument("--warmup", type=int, default=3, help="untimed batches first")
+    p.add_argument("--rounds", type=int, default=2, help="measurements of each path, interleaved; the best counts")
+    a = p.parse_args()
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    for message in (".*does not have many workers.*", ".*LeafSpec.*", ".*no `val_dataloader`.*", ".*bf16.*"):
+        warnings.filterwarnings("ignore", message)
+    (conv_main if a.model == "conv" else linear_main)(a)
 
 
 if __name__ == "__main__": main()
