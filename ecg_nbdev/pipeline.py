@@ -145,21 +145,22 @@ def run_pipeline(
 ) -> RunResult:
     "Data → split → tune → select by test AUROC → evaluate on the holdout → results folder; a rerun reuses data and study."
     plan, start = pipeline_plan(preset, split), time.time()
+    cfg, clock = run_config(preset, plan["model"]), [("start", start)]  # clock: when each stage ended, for timings.csv
     with folder_lock(results_dir(preset, split, out)) as folder:
         say = lambda msg: print(f"[{time.time() - start:6.0f} s] {msg}", flush=True)
         say(f"ecg-nbdev run: preset {preset}, split {split}, seed {seed} → {folder}")
-        X, meta = input_rows(run_config(preset, plan["model"])["features"], data_path)  # beats, or rhythm rows
+        X, meta = input_rows(cfg["features"], data_path)  # beats, or rhythm rows
         parts = split_beats(meta, split, seed)
-        say(f"data: {len(X):,} beats\n{split_table(meta, parts).to_string()}")
+        say(f"data: {len(X):,} beats\n{split_table(meta, parts).to_string()}"); clock.append(("data", time.time()))
         uri, name = tracking_uri_for(tracking_uri, folder), f"{plan['model']}-{preset}-{split}-{seed}"
         study = open_study(name, storage=storage, tracking_uri=uri, run_dir=folder)
-        cfg = run_config(preset, plan["model"])
         if not study.trials and (own := {k: cfg[k] for k in plan["space"] if cfg.get(k) is not None}):
             study.enqueue_trial(own)  # a new study starts from the preset's own settings
         say(f"tuning: study {name!r} in {storage_url(storage, folder)}, MLflow {uri}; "
             f"{plan['trials']} trials of the {plan['model']} model")
         study = tune(preset=preset, n_trials=plan["trials"], model=plan["model"], split=split, seed=seed, storage=storage,
                      study_name=name, tracking_uri=uri, run_dir=folder, workers=workers, space=plan["space"])
+        clock.append(("tuning", time.time()))
         members = best_trials(study, plan["ensemble"])
         say(f"chosen: the mean of trials {', '.join(str(t.number) for t in members)} (test macro AUROC "
             f"{', '.join(format(t.user_attrs['test_macro_auroc'], '.4f') for t in members)}); the best: {members[0].params}")
@@ -180,9 +181,12 @@ def run_pipeline(
         history = trial_history(members[0], uri)
         write_atomically(folder/"history.csv", history.to_csv)
         write_atomically(folder/"trials.csv", lambda tmp: trials_table(study).to_csv(tmp, index=False))
+        clock.append(("evaluation", time.time()))
         res = RunResult(folder=folder, metrics=read_metrics(folder/"metrics.json"),
                         test_metrics=read_metrics(folder/"test_metrics.json"), study=study, members=members,
                         predictions=predictions, history=history, seconds=time.time() - start)
-        write_figures(res, split)
+        write_figures(res, split); clock.append(("figures", time.time()))
+        timings = pd.DataFrame({"stage": [s for s, _ in clock[1:]], "seconds": np.diff([t for _, t in clock])})
+        write_atomically(folder/"timings.csv", lambda tmp: timings.to_csv(tmp, index=False))
         say(f"done: results in {folder}\n{shown(summary_table(res)).to_string()}")  # the field's names, as the report
     return res

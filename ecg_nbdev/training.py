@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
 import pandas as pd
+import torch
 
 import ecg_nbdev
 from .augmentation import balance_classes
@@ -28,7 +29,7 @@ from .tracking import (EXPERIMENT, HOST_TAG, PID_TAG, log_model, open_experiment
                                 sigterm_interrupts, tracking_to, tracking_uri_for)
 
 # %% auto #0
-__all__ = ['input_rows', 'run_data', 'class_weights', 'TrainResult', 'train']
+__all__ = ['input_rows', 'run_data', 'class_weights', 'trainer_precision', 'TrainResult', 'train']
 
 # %% ../nbs/08_training.ipynb #7104ec03
 def input_rows(
@@ -70,6 +71,19 @@ def class_weights(
     counts = np.bincount(y, minlength=len(AAMI_CLASSES))
     return tuple(float(len(y)/(len(counts)*c)) if c else 1.0 for c in counts)
 
+# %% ../nbs/08_training.ipynb #e708f567
+def trainer_precision(
+    precision:str="32-true",  # Lightning's precision flag a preset asks for, e.g. `bf16-mixed`
+    accelerator:str="cpu",  # Lightning's accelerator flag: cpu, gpu, cuda or auto
+) -> str:
+    "`precision`, unless it asks for bf16 that the device would only emulate, slower than fp32: then `32-true`."
+    if not precision.startswith("bf16"): return precision
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
+        return precision if torch.cuda.is_bf16_supported() else "32-true"
+    if accelerator == "auto" and torch.backends.mps.is_available(): return "32-true"
+    cpu_bf16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()  # oneDNN's bf16 kernels
+    return precision if cpu_bf16 else "32-true"
+
 # %% ../nbs/08_training.ipynb #d56af705
 @dataclass
 class TrainResult:
@@ -95,11 +109,16 @@ def _fit(model, data, cfg, seed, callbacks):
         warnings.filterwarnings("ignore", ".*LeafSpec.*")  # a deprecation inside Lightning itself
         warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # under DDP the metrics are gathered by torchmetrics
         trainer = L.Trainer(max_epochs=cfg["max_epochs"], accelerator=cfg["accelerator"], devices=cfg["devices"],
-                            strategy=cfg["strategy"], use_distributed_sampler=False,  # the data module shards itself
+                            strategy=cfg["strategy"], precision=cfg["precision"],
+                            use_distributed_sampler=False,  # the data module shards itself
                             deterministic=True, logger=False, enable_checkpointing=False, default_root_dir=root,
                             num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=tty,
                             callbacks=callbacks + ([] if tty or rank_zero_only.rank else [EpochSummary()]))
-        trainer.fit(model, dm)
+        fill = torch.utils.deterministic.fill_uninitialized_memory
+        # deterministic kernels, without NaN-filling every new buffer (a debugging aid that costs memory traffic)
+        torch.utils.deterministic.fill_uninitialized_memory = False
+        try: trainer.fit(model, dm)
+        finally: torch.utils.deterministic.fill_uninitialized_memory = fill
     return model.cpu().eval()  # evaluation, export and serving run on the CPU whatever trained it
 
 # %% ../nbs/08_training.ipynb #02f4bf84
@@ -135,6 +154,7 @@ def train(
 ) -> TrainResult:
     "Train `model` at `preset` (and `overrides`) on `split`; settings, metrics, figures and model go to one MLflow run."
     cfg = run_config(preset, model, **overrides)
+    cfg["precision"] = trainer_precision(cfg["precision"], cfg["accelerator"])  # what this machine computes fast
     with quiet_startup(), sigterm_interrupts(), tracking_to(tracking_uri_for(tracking_uri, run_dir)) as uri:
         experiment_id = open_experiment(uri, run_dir, experiment)
         L.seed_everything(seed, verbose=False)
