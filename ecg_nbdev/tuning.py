@@ -198,7 +198,8 @@ def _worker(study_name, url, n_trials, timeout, threads, kwargs, index=0):
     seed = sampler_seed(optuna.load_study(study_name=study_name, storage=storage), kwargs["seed"], index)
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, n_trials//2)))
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
-                              pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2))
+                              # a trial is judged from its second epoch on, so a hopeless one costs two epochs
+                              pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
     done = MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
     study.optimize(lambda t: objective(t, **kwargs), callbacks=[done, report_trial], timeout=timeout,
                    gc_after_trial=True,
