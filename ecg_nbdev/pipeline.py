@@ -134,7 +134,7 @@ def summary_table(
 
 # %% ../nbs/10_pipeline.ipynb #e27930fb
 def run_pipeline(
-    preset:str="default",  # run size: quick (minutes), default (a 2-core laptop, about half an hour), paper (a GPU)
+    preset:str="default",  # run size: quick (minutes), default (a 2-core laptop, under half an hour), paper (a GPU)
     split:str="kaggle",  # kaggle (beats at random) or interpatient (de Chazal's DS1/DS2 records)
     out=None,  # results folder; default `results/PRESET-SPLIT`
     storage:str|None=None,  # Optuna storage URL; default SQLite `optuna.db` in the results folder
@@ -154,6 +154,7 @@ def run_pipeline(
         say(f"data: {len(X):,} beats\n{split_table(meta, parts).to_string()}"); clock.append(("data", time.time()))
         uri, name = tracking_uri_for(tracking_uri, folder), f"{plan['model']}-{preset}-{split}-{seed}"
         study = open_study(name, storage=storage, tracking_uri=uri, run_dir=folder)
+        n_trials_before = len(study.trials)
         if not study.trials and (own := {k: cfg[k] for k in plan["space"] if cfg.get(k) is not None}):
             study.enqueue_trial(own)  # a new study starts from the preset's own settings
         say(f"tuning: study {name!r} in {storage_url(storage, folder)}, MLflow {uri}; "
@@ -187,6 +188,7 @@ def run_pipeline(
                         predictions=predictions, history=history, seconds=time.time() - start)
         write_figures(res, split); clock.append(("figures", time.time()))
         timings = pd.DataFrame({"stage": [s for s, _ in clock[1:]], "seconds": np.diff([t for _, t in clock])})
-        write_atomically(folder/"timings.csv", lambda tmp: timings.to_csv(tmp, index=False))
+        if len(study.trials) > n_trials_before:  # a rerun that trains nothing keeps the times of the call that trained
+            write_atomically(folder/"timings.csv", lambda tmp: timings.to_csv(tmp, index=False))
         say(f"done: results in {folder}\n{shown(summary_table(res)).to_string()}")  # the field's names, as the report
     return res
