@@ -155,7 +155,7 @@ def run_pipeline(
         uri, name = tracking_uri_for(tracking_uri, folder), f"{plan['model']}-{preset}-{split}-{seed}"
         study = open_study(name, storage=storage, tracking_uri=uri, run_dir=folder)
         n_trials_before = len(study.trials)
-        if not study.trials and (own := {k: cfg[k] for k in plan["space"] if cfg.get(k) is not None}):
+        if not n_trials_before and (own := {k: cfg[k] for k in plan["space"] if cfg.get(k) is not None}):
             study.enqueue_trial(own)  # a new study starts from the preset's own settings
         say(f"tuning: study {name!r} in {storage_url(storage, folder)}, MLflow {uri}; "
             f"{plan['trials']} trials of the {plan['model']} model")
@@ -187,8 +187,8 @@ def run_pipeline(
                         test_metrics=read_metrics(folder/"test_metrics.json"), study=study, members=members,
                         predictions=predictions, history=history, seconds=time.time() - start)
         write_figures(res, split); clock.append(("figures", time.time()))
-        timings = pd.DataFrame({"stage": [s for s, _ in clock[1:]], "seconds": np.diff([t for _, t in clock])})
         if len(study.trials) > n_trials_before:  # a rerun that trains nothing keeps the times of the call that trained
+            timings = pd.DataFrame({"stage": [s for s, _ in clock[1:]], "seconds": np.diff([t for _, t in clock])})
             write_atomically(folder/"timings.csv", lambda tmp: timings.to_csv(tmp, index=False))
         say(f"done: results in {folder}\n{shown(summary_table(res)).to_string()}")  # the field's names, as the report
     return res
