@@ -152,14 +152,17 @@ def conv_main(a):
             print(f"round {r + 1}  {name:66s} {unit}", flush=True)
         rounds.append(speeds)
     # the machine's speed drifts between rounds (other tenants): medians of each round's own ratios
-    median = lambda f: float(np.median([f(*(s[k] for k in [*paths, *limits])) for s in rounds]))
+    project, bare, project_bf16, bare_bf16 = paths
+    fp32, bf16 = limits
+    median = lambda f: float(np.median([f(s) for s in rounds]))
+    gflops = lambda beats_per_s: beats_per_s*flops/1e9
     print(f"medians over {a.rounds} rounds of each round's ratios:")
-    print(f"project / bare loop, fp32      = {median(lambda p, b, pb, bb, m, mb: p/b):.2f}x (goal >= 0.90x)")
-    print(f"project / bare loop, bf16      = {median(lambda p, b, pb, bb, m, mb: pb/bb):.2f}x (goal >= 0.90x)")
-    print(f"project bf16-mixed / fp32      = {median(lambda p, b, pb, bb, m, mb: pb/p):.2f}x beats/s")
-    print(f"project fp32: {median(lambda p, b, pb, bb, m, mb: p*flops/1e9/m):.0%} of the fp32 matmul rate (goal >= 80 %)")
-    print(f"project bf16: {median(lambda p, b, pb, bb, m, mb: pb*flops/1e9/m):.0%} of the fp32 matmul rate, "
-          f"{median(lambda p, b, pb, bb, m, mb: pb*flops/1e9/mb):.0%} of the bf16 matmul rate (goal: above the fp32 rate)")
+    print(f"project / bare loop, fp32      = {median(lambda s: s[project]/s[bare]):.2f}x (goal >= 0.90x)")
+    print(f"project / bare loop, bf16      = {median(lambda s: s[project_bf16]/s[bare_bf16]):.2f}x (goal >= 0.90x)")
+    print(f"project bf16-mixed / fp32      = {median(lambda s: s[project_bf16]/s[project]):.2f}x beats/s")
+    print(f"project fp32: {median(lambda s: gflops(s[project])/s[fp32]):.0%} of the fp32 matmul rate (goal >= 80 %)")
+    print(f"project bf16: {median(lambda s: gflops(s[project_bf16])/s[fp32]):.0%} of the fp32 matmul rate, "
+          f"{median(lambda s: gflops(s[project_bf16])/s[bf16]):.0%} of the bf16 matmul rate (goal: above the fp32 rate)")
 
 
 # ---------------------------------------------------------------- linear: the original's model
