@@ -104,6 +104,27 @@ def bare_throughput(model, batches, warmup, bf16=False):
     return sum(len(y) for _, y in batches[warmup:])/(time.perf_counter() - start)
 
 
+def convolution_rate(model, x, bf16=False, repeat=5):
+    "GFLOP/s of `model`'s convolutions alone, forward and backward on the inputs they see for batch `x`: its own ceiling."
+    seen = []  # each convolution with the input it gets, in the order of the forward pass
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append((m, i[0].detach()))) for m in model.modules()
+             if isinstance(m, torch.nn.Conv1d)]
+    with torch.no_grad(): model.train()(x)
+    for h in hooks: h.remove()
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    cases = [(conv, inp.to(dtype).requires_grad_(k > 0)) for k, (conv, inp) in enumerate(seen)]  # beats need no gradient
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    def step():
+        for conv, inp in cases:
+            with autocast: out = conv(inp)
+            out.backward(torch.ones_like(out))
+    with FlopCounterMode(display=False) as counter: step()
+    step()
+    start = time.perf_counter()
+    for _ in range(repeat): step()
+    return repeat*counter.get_total_flops()/(time.perf_counter() - start)/1e9
+
+
 def flops_per_beat(model, x, y):
     "FLOPs of one training beat (forward and backward) of `model`, counted by torch on batch `x`."
     model.train()
@@ -142,7 +163,9 @@ def conv_main(a):
              "bare loop, fp32 eager": lambda: bare_throughput(conv_model(), batches, a.warmup),
              "project, bf16-mixed": lambda: project_throughput(beats, labels, a.batches, a.warmup, "bf16-mixed"),
              "bare loop, bf16 autocast": lambda: bare_throughput(conv_model(), batches, a.warmup, bf16=True)}
-    limits = {"fp32 matmul": lambda: matmul_rate(torch.float32), "bf16 matmul": lambda: matmul_rate(torch.bfloat16)}
+    limits = {"fp32 matmul": lambda: matmul_rate(torch.float32), "bf16 matmul": lambda: matmul_rate(torch.bfloat16),
+              "its convolutions alone, fp32": lambda: convolution_rate(conv_model(), batches[0][0]),
+              "its convolutions alone, bf16 autocast": lambda: convolution_rate(conv_model(), batches[0][0], bf16=True)}
     rounds = []  # per round: every path's and limit's speed
     for r in range(a.rounds):
         speeds = {}
@@ -153,7 +176,7 @@ def conv_main(a):
         rounds.append(speeds)
     # the machine's speed drifts between rounds (other tenants): medians of each round's own ratios
     project, bare, project_bf16, bare_bf16 = paths
-    fp32, bf16 = limits
+    fp32, bf16, conv_fp32, conv_bf16 = limits
     median = lambda f: float(np.median([f(s) for s in rounds]))
     gflops = lambda beats_per_s: beats_per_s*flops/1e9
     print(f"medians over {a.rounds} rounds of each round's ratios:")
@@ -163,6 +186,10 @@ def conv_main(a):
     print(f"project fp32: {median(lambda s: gflops(s[project])/s[fp32]):.0%} of the fp32 matmul rate (goal >= 80 %)")
     print(f"project bf16: {median(lambda s: gflops(s[project_bf16])/s[fp32]):.0%} of the fp32 matmul rate, "
           f"{median(lambda s: gflops(s[project_bf16])/s[bf16]):.0%} of the bf16 matmul rate (goal: above the fp32 rate)")
+    print(f"its convolutions alone: {median(lambda s: s[conv_fp32]/s[fp32]):.0%} (fp32) and "
+          f"{median(lambda s: s[conv_bf16]/s[fp32]):.0%} (bf16) of the fp32 matmul rate, the most the network can reach; "
+          f"the project reaches {median(lambda s: gflops(s[project])/s[conv_fp32]):.0%} and "
+          f"{median(lambda s: gflops(s[project_bf16])/s[conv_bf16]):.0%} of them")
 
 
 # ---------------------------------------------------------------- linear: the original's model

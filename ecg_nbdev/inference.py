@@ -292,32 +292,6 @@ def compare_record(
     return compare_beats(ref_samples=ref["sample"], ref_classes=ref["reference"], samples=predictions["sample"],
                          classes=predictions["class"], fs=fs)
 
-# %% ../nbs/11_inference.ipynb #6a652f1b
-def _conv_as_2d(net):
-    "A copy of `net` whose 1-D convolutions, batch norms and poolings are 2-D ones of height 1: the same numbers."
-    import copy, torch
-    from torch import nn
-    from ecg_nbdev.model import GlobalPool
-    class GlobalPool2d(nn.Module):  # `GlobalPool` over `(n, c, 1, length)`
-        def forward(self, x): return torch.cat([x.mean((-2, -1)), x.amax((-2, -1))], 1)
-    def swap(m):
-        if isinstance(m, nn.Conv1d):
-            conv = nn.Conv2d(m.in_channels, m.out_channels, (1, m.kernel_size[0]), stride=(1, m.stride[0]),
-                             padding=(0, m.padding[0]), dilation=(1, m.dilation[0]), groups=m.groups, bias=m.bias is not None)
-            conv.weight.data = m.weight.data.unsqueeze(2)
-            if m.bias is not None: conv.bias.data = m.bias.data
-            return conv
-        if isinstance(m, nn.BatchNorm1d):
-            bn = nn.BatchNorm2d(m.num_features, eps=m.eps, momentum=m.momentum)
-            bn.load_state_dict(m.state_dict()); return bn
-        if isinstance(m, nn.MaxPool1d): return nn.MaxPool2d((1, m.kernel_size), (1, m.stride))
-        if isinstance(m, nn.Unflatten): return nn.Unflatten(m.dim, (m.unflattened_size[0], 1, *m.unflattened_size[1:]))
-        if isinstance(m, GlobalPool): return GlobalPool2d()
-        for name, child in m.named_children(): setattr(m, name, swap(child))
-        return m
-    if not any(isinstance(m, nn.Conv1d) for m in net.modules()): return net
-    return swap(copy.deepcopy(net)).eval()
-
 # %% ../nbs/11_inference.ipynb #1ea8a2d6
 def export_onnx(
     net,  # a `probability_net`
@@ -330,7 +304,6 @@ def export_onnx(
     class TwoInputs(torch.nn.Module):  # the rhythm model's row, as the beat part and the rhythm part a user holds
         def __init__(self, net): super().__init__(); self.net = net
         def forward(self, beats, rhythm): return self.net(torch.cat([beats, rhythm], 1))
-    net = _conv_as_2d(net)  # ONNX Runtime's fast convolutions are the 2-D ones
     model, names = ((TwoInputs(net), ["beats", "rhythm"]) if rhythm else (net, ["beats"]))
     example = ((torch.zeros(2, RHYTHM_BEAT_WIDTH), torch.zeros(2, RHYTHM_WIDTH - RHYTHM_BEAT_WIDTH)) if rhythm
                else (torch.zeros(2, BEAT_LEN),))

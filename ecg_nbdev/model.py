@@ -19,9 +19,9 @@ from .core import AAMI_CLASSES, write_atomically
 from .features import BEAT_LEN, FEATURES, cwt_matrix
 
 # %% auto #0
-__all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'RHYTHM_HIDDEN', 'MODELS', 'BeatClassifier', 'Dropout', 'LinearModel', 'GlobalPool',
-           'ResidualBlock', 'RhythmFusion', 'ConvModel', 'make_model', 'BeatDataModule', 'Shard', 'predict_logits',
-           'Ensemble', 'save_model', 'load_model', 'probability_net']
+__all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'RHYTHM_HIDDEN', 'MODELS', 'BeatClassifier', 'Dropout', 'LinearModel', 'BeatsAs2d',
+           'Conv1dAs2d', 'GlobalPool', 'ResidualBlock', 'RhythmFusion', 'ConvModel', 'make_model', 'BeatDataModule',
+           'Shard', 'predict_logits', 'Ensemble', 'save_model', 'load_model', 'probability_net']
 
 # %% ../nbs/04_model.ipynb #3c733e00
 NUM_CLASSES = len(AAMI_CLASSES)
@@ -82,21 +82,36 @@ class LinearModel(BeatClassifier):
         self.net = nn.Sequential(nn.Linear(input_size, hidden_size), nn.LeakyReLU(), *hidden,
                                  nn.Linear(hidden_size, num_classes))
 
+# %% ../nbs/04_model.ipynb #602be0cf
+class BeatsAs2d(nn.Module):
+    "Rows of `channels` × `length` samples as `(n, channels, 1, length)` images in channels-last memory."
+    def __init__(self, channels:int, length:int): super().__init__(); self.channels, self.length = channels, length
+    def forward(self, x):
+        return x.reshape(len(x), self.channels, 1, self.length).contiguous(memory_format=torch.channels_last)
+
+# %% ../nbs/04_model.ipynb #c357c947
+class Conv1dAs2d(nn.Conv1d):
+    "`nn.Conv1d`, weights and all, computed as a 2-D convolution over `(n, c, 1, length)` in channels-last memory."
+    def forward(self, x):
+        weight = self.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        out = F.conv2d(x, weight, self.bias, (1, *self.stride), (0, *self.padding), (1, *self.dilation), self.groups)
+        return out.contiguous(memory_format=torch.channels_last)  # from one channel the layouts look alike: say which
+
 # %% ../nbs/04_model.ipynb #050e4612
 class GlobalPool(nn.Module):
-    "Concatenated global average and max over the time axis."
-    def forward(self, x): return torch.cat([x.mean(-1), x.amax(-1)], 1)
+    "Concatenated global average and max over the time axis of `(n, c, length)` or `(n, c, 1, length)`."
+    def forward(self, x): x = x.flatten(2); return torch.cat([x.mean(-1), x.amax(-1)], 1)
 
 class ResidualBlock(nn.Module):
-    "(Conv1d → BatchNorm → ReLU → Conv1d → BatchNorm) + shortcut → ReLU → MaxPool(2), the unit `ConvModel` stacks."
+    "(Conv → BatchNorm → ReLU → Conv → BatchNorm) + shortcut → ReLU → MaxPool(2), the unit `ConvModel` stacks."
     def __init__(self, c_in:int, c_out:int, kernel_size:int):
         super().__init__()
-        conv = lambda a, b: nn.Conv1d(a, b, kernel_size, padding=kernel_size//2, bias=False)
-        self.body = nn.Sequential(conv(c_in, c_out), nn.BatchNorm1d(c_out), nn.ReLU(),
-                                  conv(c_out, c_out), nn.BatchNorm1d(c_out))
+        conv = lambda a, b: Conv1dAs2d(a, b, kernel_size, padding=kernel_size//2, bias=False)
+        self.body = nn.Sequential(conv(c_in, c_out), nn.BatchNorm2d(c_out), nn.ReLU(),
+                                  conv(c_out, c_out), nn.BatchNorm2d(c_out))
         self.shortcut = (nn.Identity() if c_in == c_out
-                         else nn.Sequential(nn.Conv1d(c_in, c_out, 1, bias=False), nn.BatchNorm1d(c_out)))
-        self.pool = nn.MaxPool1d(2)
+                         else nn.Sequential(Conv1dAs2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out)))
+        self.pool = nn.MaxPool2d((1, 2))
 
     def forward(self, x): return self.pool(F.relu(self.body(x) + self.shortcut(x)))
 
@@ -138,7 +153,7 @@ class ConvModel(BeatClassifier):
             self.register_buffer("loss_weights", torch.tensor(class_weights, dtype=torch.float32), persistent=False)
         widths = [(input_size - rhythm_size)//beat_length, *channels]
         blocks = [ResidualBlock(c_in, c_out, kernel_size) for c_in, c_out in zip(widths, widths[1:])]
-        beat = [nn.Unflatten(1, (widths[0], beat_length)), *blocks, GlobalPool()]
+        beat = [BeatsAs2d(widths[0], beat_length), *blocks, GlobalPool()]
         head = [Dropout(dropout), nn.Linear(2*widths[-1] + (RHYTHM_HIDDEN if rhythm_size else 0), num_classes)]
         self.net = (RhythmFusion(nn.Sequential(*beat), rhythm_size, nn.Sequential(*head)) if rhythm_size
                     else nn.Sequential(*beat, *head))  # the beat-only layout of earlier releases, so their weights load
