@@ -87,7 +87,7 @@ class BeatsAs2d(nn.Module):
     "Rows of `channels` × `length` samples as `(n, channels, 1, length)` images in channels-last memory."
     def __init__(self, channels:int, length:int): super().__init__(); self.channels, self.length = channels, length
     def forward(self, x):
-        return x.reshape(len(x), self.channels, 1, self.length).contiguous(memory_format=torch.channels_last)
+        return x.unflatten(1, (self.channels, 1, self.length)).contiguous(memory_format=torch.channels_last)
 
 # %% ../nbs/04_model.ipynb #c357c947
 class Conv1dAs2d(nn.Conv1d):
