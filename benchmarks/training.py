@@ -5,11 +5,12 @@
 `conv` (the default): the `default` preset's `ConvModel` (channels 32-32-64-64-128, kernel 5, raw 187-sample beats, batch 256)
 trained through the project's own `training._fit` (the Trainer, data module and callbacks of every `train` call), in fp32
 and in `bf16-mixed` (what the default run uses on a CPU with bf16 instructions), side by side with (a) the same network
-and batches in a bare PyTorch loop (eager: forward, cross-entropy, backward, SGD step) and (b) the achieved FLOP rate (FLOPs of one training beat from `FlopCounterMode`) as a
-share of plain fp32 and bf16 matrix multiplies measured in the same run. Goals: the project's path within 10 % of the bare
-loop; its FLOP rate >= 80 % of the fp32 matmul rate, or above it with bf16. (c) The network's convolutions alone, forward
-and backward on the very inputs they see, in fp32 and bf16: the rate the whole network could reach if batch norm, ReLU,
-pooling and the optimiser cost nothing, so the most any training path of this network can reach on this machine.
+and batches in a bare PyTorch loop (eager: forward, cross-entropy, backward, SGD step) and (b) the achieved FLOP rate
+(FLOPs of one training beat from `FlopCounterMode`) as a share of plain fp32 and bf16 matrix multiplies measured in the
+same run. Goals: the project's path within 10 % of the bare loop; its FLOP rate >= 80 % of the fp32 matmul rate, or above
+it with bf16. (c) The network's convolutions alone, forward and backward on the very inputs they see, in fp32 and bf16:
+the rate the whole network could reach if batch norm, ReLU, pooling and the optimiser cost nothing, so the most any
+training path of this network can reach on this machine.
 
 `linear`: the original's tuned `LinearModel` (CWT features, 748 -> 4 x 2048 -> 5, batch 512) through `BeatDataModule`, against
 the original project's per-item pandas `Dataset` and plain matmuls of the same shapes. Goals: >= 1.5x the original path and
@@ -256,7 +257,8 @@ def main():
     p.add_argument("--rounds", type=int, default=5, help="measurements of each path, interleaved")
     a = p.parse_args()
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    for message in (".*does not have many workers.*", ".*LeafSpec.*", ".*no `val_dataloader`.*", ".*bf16.*", ".*No positive samples.*"):
+    for message in (".*does not have many workers.*", ".*LeafSpec.*", ".*no `val_dataloader`.*", ".*bf16.*",
+                    ".*No positive samples.*"):  # the 10 validation beats of the project path lack some classes
         warnings.filterwarnings("ignore", message)
     (conv_main if a.model == "conv" else linear_main)(a)
 
