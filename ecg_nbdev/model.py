@@ -99,7 +99,7 @@ class Conv1dAs2d(nn.Conv1d):
 
 # %% ../nbs/04_model.ipynb #050e4612
 class GlobalPool(nn.Module):
-    "Concatenated global average and max over the time axis of `(n, c, length)` or `(n, c, 1, length)`."
+    "Concatenated global average and max over the time axis of `(n, c, 1, length)`."
     def forward(self, x): x = x.flatten(2); return torch.cat([x.mean(-1), x.amax(-1)], 1)
 
 class ResidualBlock(nn.Module):
