@@ -1,13 +1,16 @@
-"""Inference speed: the PyTorch model against its ONNX Runtime export on the same real beats, one beat per call and 1,024 per call,
-and the time to annotate a whole 30-minute record end to end (read, detect, cut, classify, write).
+"""Inference speed: the PyTorch model against its ONNX Runtime export on the same real beats, one beat per call and 1,024
+per call, and the time to annotate a whole 30-minute record end to end (read, detect, cut, classify, write).
 
-Run from the project root: `python benchmarks/inference.py [MODEL] [--sessions]`, MODEL a folder written by `save_model` (default: the `default`
-preset's linear and conv networks, untrained: a network costs the same to run whatever its weights). Not a test: it prints beats per
-second for both runtimes and their ratio (ONNX Runtime over PyTorch, above 1 when ONNX Runtime is faster). `--sessions` also
-times ONNX Runtime batched under other `SessionOptions` (threads, graph optimisation, execution mode, memory arena), each
-against PyTorch in the same round: the evidence for `onnx_session`'s settings. Goal: ONNX Runtime batched >= PyTorch.
+Run from the project root: `python benchmarks/inference.py [MODEL] [--sessions] [--holter]`, MODEL a folder written by
+`save_model` (default: the `default` preset's linear and conv networks, untrained: a network costs the same to run whatever
+its weights). Not a test: it prints beats per second for both runtimes and their ratio (ONNX Runtime over PyTorch, above 1
+when ONNX Runtime is faster). `--sessions` also times ONNX Runtime batched under other `SessionOptions` (threads, graph
+optimisation, execution mode, memory arena), each against PyTorch in the same round: the evidence for `onnx_session`'s
+settings. `--holter` also annotates a 24-hour record, the size of a Holter recording users feed `predict`: the first lead
+of the 48 MIT-BIH records end to end, written as one record without annotations so that XQRS finds its beats.
+Goals: ONNX Runtime batched >= PyTorch, a record >= 1,000x real time.
 """
-import argparse, tempfile, time
+import argparse, resource, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,7 @@ import torch
 import wfdb
 
 from ecg_nbdev.core import run_config
-from ecg_nbdev.data import find_mitdb, load_beats
+from ecg_nbdev.data import MITDB_RECORDS, find_mitdb, load_beats
 from ecg_nbdev.inference import (export_onnx, load_predictor, onnx_proba, onnx_session, predict_proba, prediction_frame, wfdb_beats,
                                  write_predictions)
 from ecg_nbdev.model import make_model, probability_net
@@ -91,12 +94,31 @@ def annotate(net, base, out):
     t = time.perf_counter(); write_predictions(prediction_frame(index, proba), out); times["write"] = time.perf_counter() - t
     return time.perf_counter() - start, times, len(X)
 
+def holter_record(folder):
+    "A 24-hour record in `folder`: the first lead of every MIT-BIH record, one after another, in mV; its base path."
+    mitdb = find_mitdb()
+    leads = [wfdb.rdrecord(str(mitdb/name), channels=[0]) for name in MITDB_RECORDS]
+    assert len({r.fs for r in leads}) == 1, "the records' sampling rates differ"
+    signal = np.concatenate([r.p_signal for r in leads])
+    wfdb.wrsamp("holter", fs=leads[0].fs, units=["mV"], sig_name=["lead 1"], p_signal=signal, fmt=["16"], write_dir=str(folder))
+    return Path(folder)/"holter"
+
+def report(name, base, net, folder):
+    "Print the time to annotate record `base` with `net` end to end, its parts and the speed against real time."
+    total, times, n = annotate(net, base, Path(folder)/"out.csv")
+    parts = ", ".join(f"{k} {v:.2f} s" for k, v in times.items())
+    hea = wfdb.rdheader(str(base))
+    length = f"{hea.sig_len/hea.fs/3600:.1f} h" if hea.sig_len > 2*3600*hea.fs else f"{hea.sig_len/hea.fs/60:.1f} min"
+    print(f"record {base.name} ({length}) end to end with {name}: {n:,} beats in {total:.2f} s ({parts}); "
+          f"{hea.sig_len/hea.fs/total:.0f}x real time", flush=True)
+
 def main():
     X, _ = load_beats()
     X = X[np.random.default_rng(0).permutation(len(X))[:N_BATCHED]]
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model", nargs="?", help="a folder written by save_model; default: untrained default networks")
     p.add_argument("--sessions", action="store_true", help="also time ONNX Runtime under other SessionOptions")
+    p.add_argument("--holter", action="store_true", help="also annotate a 24-hour record made of the 48 MIT-BIH records")
     a = p.parse_args()
     if a.model: nets = {Path(a.model).name: load_predictor(a.model)}
     else:
@@ -107,12 +129,10 @@ def main():
         for name, net in nets.items():
             compare(name, net, X, folder)
             if a.sessions: compare_sessions(name, net, X, folder)
-        base = find_mitdb()/RECORD
-        for name, net in nets.items():
-            total, times, n = annotate(net, base, Path(folder)/"out.csv")
-            parts = ", ".join(f"{k} {v:.2f} s" for k, v in times.items())
-            hea = wfdb.rdheader(str(base))
-            print(f"record {RECORD} ({hea.sig_len/hea.fs/60:.1f} min) end to end with {name}: {n:,} beats in {total:.2f} s ({parts}); "
-                  f"{hea.sig_len/hea.fs/total:.0f}x real time")
+        for name, net in nets.items(): report(name, find_mitdb()/RECORD, net, folder)
+        if a.holter:
+            base = holter_record(folder)
+            for name, net in nets.items(): report(name, base, net, folder)
+            print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20:.1f} GiB")
 
 if __name__ == "__main__": main()
