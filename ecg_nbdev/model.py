@@ -225,7 +225,7 @@ class Shard(Sampler):
 def predict_logits(
     model:nn.Module,  # a classifier answering logits
     X,  # its inputs `(n, d)`, any array-like of numbers
-    batch_size:int=1024,  # beats a forward pass; at 4,096 activations outgrow the memory malloc reuses
+    batch_size:int=1024,  # beats a forward pass; at 4,096 activations outgrow what malloc reuses
 ) -> np.ndarray:
     "Logits `(n, classes)` of `model` on beats `X` in evaluation mode; the model's mode is restored afterwards."
     was_training = model.training
