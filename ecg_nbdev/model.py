@@ -101,9 +101,8 @@ class Conv1dAs2d(nn.Conv1d):
     def _one_channel(self, x):
         "The convolution of one channel as a matmul over its shifted copies: its output lands in channels-last memory."
         (k,), (p,) = self.kernel_size, self.padding
-        x = F.pad(x.flatten(1), (p, p))
-        taps = torch.stack([x[:, i:x.shape[1] - k + 1 + i] for i in range(k)], -1)  # (n, length, k): each output's window
-        return F.linear(taps, self.weight.flatten(1), self.bias).transpose(1, 2).unsqueeze(2)
+        windows = F.pad(x.flatten(1), (p, p)).unfold(1, k, 1)  # (n, length, k): each output's samples, a view
+        return F.linear(windows, self.weight.flatten(1), self.bias).transpose(1, 2).unsqueeze(2)
 
 # %% ../nbs/04_model.ipynb #050e4612
 class GlobalPool(nn.Module):
