@@ -268,6 +268,7 @@ d = { 'settings': { 'branch': 'main',
                                   'ecg_nbdev.tuning.setup_lock': ('tuning.html#setup_lock', 'ecg_nbdev/tuning.py'),
                                   'ecg_nbdev.tuning.storage_url': ('tuning.html#storage_url', 'ecg_nbdev/tuning.py'),
                                   'ecg_nbdev.tuning.study_parent_run': ('tuning.html#study_parent_run', 'ecg_nbdev/tuning.py'),
+                                  'ecg_nbdev.tuning.study_pruner': ('tuning.html#study_pruner', 'ecg_nbdev/tuning.py'),
                                   'ecg_nbdev.tuning.suggest': ('tuning.html#suggest', 'ecg_nbdev/tuning.py'),
                                   'ecg_nbdev.tuning.trials_table': ('tuning.html#trials_table', 'ecg_nbdev/tuning.py'),
                                   'ecg_nbdev.tuning.tune': ('tuning.html#tune', 'ecg_nbdev/tuning.py')}}}

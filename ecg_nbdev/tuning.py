@@ -18,7 +18,7 @@ from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
-from .core import CONV_SPACE, PRESETS, SEARCH_SPACE
+from .core import CONV_SPACE, PRESETS, SEARCH_SPACE, SEED_SPACE
 from .tracking import (EXPERIMENT, ServiceError, check_tracking, free_port, is_server, open_experiment,
                                 process_alive, quiet_startup, run_dir_path, tracking_uri_for)
 from .training import train
@@ -26,8 +26,8 @@ from .training import train
 # %% auto #0
 __all__ = ['ORIGINAL_BEST', 'HEARTBEAT_ENV', 'GRACE_ENV', 'suggest', 'storage_url', 'open_storage', 'check_storage', 'setup_lock',
            'fail_dead_trials', 'close_stale_trial', 'study_parent_run', 'TrialCallback', 'objective', 'report_trial',
-           'sampler_seed', 'finished_trials', 'open_study', 'tune', 'best_trials', 'best_trial', 'trials_table',
-           'postgres_tool', 'local_postgres', 'mlflow_server', 'Services', 'local_services']
+           'sampler_seed', 'study_pruner', 'finished_trials', 'open_study', 'tune', 'best_trials', 'best_trial',
+           'trials_table', 'postgres_tool', 'local_postgres', 'mlflow_server', 'Services', 'local_services']
 
 # %% ../nbs/09_tuning.ipynb #fe13124e
 def suggest(trial:optuna.Trial, space:dict=SEARCH_SPACE) -> dict:
@@ -187,6 +187,14 @@ def sampler_seed(
     "A joining worker's sampler seed: `seed + index` if no trial of `study` is running, else None (fresh entropy)."
     return None if study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) else seed + index
 
+# %% ../nbs/09_tuning.ipynb #8516e704
+def study_pruner(
+    space:dict,  # what the study's trials draw
+) -> optuna.pruners.BasePruner:
+    "Optuna's median pruner from a trial's second epoch on; none for a space of seeds alone, whose trials are one ensemble."
+    if set(space) <= set(SEED_SPACE): return optuna.pruners.NopPruner()
+    return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)  # a hopeless trial costs two epochs
+
 # %% ../nbs/09_tuning.ipynb #43f0104b
 def _worker(study_name, url, n_trials, timeout, threads, kwargs, index=0):
     "One worker process: optimise `study_name` until it has `n_trials` finished trials."
@@ -198,8 +206,7 @@ def _worker(study_name, url, n_trials, timeout, threads, kwargs, index=0):
     seed = sampler_seed(optuna.load_study(study_name=study_name, storage=storage), kwargs["seed"], index)
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(3, n_trials//2)))
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
-                              # a trial is judged from its second epoch on, so a hopeless one costs two epochs
-                              pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+                              pruner=study_pruner(kwargs["space"]))
     done = MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
     study.optimize(lambda t: objective(t, **kwargs), callbacks=[done, report_trial], timeout=timeout,
                    gc_after_trial=True,
