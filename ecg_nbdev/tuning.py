@@ -191,7 +191,7 @@ def sampler_seed(
 def study_pruner(
     space:dict,  # what the study's trials draw
 ) -> optuna.pruners.BasePruner:
-    "Optuna's median pruner from a trial's second epoch on; none for a space of seeds alone, whose trials are one ensemble."
+    "The median pruner, from a trial's second epoch on; none for a space of seeds alone, whose trials are one ensemble."
     if set(space) <= set(SEED_SPACE): return optuna.pruners.NopPruner()
     return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)  # a hopeless trial costs two epochs
 
