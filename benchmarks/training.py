@@ -17,7 +17,8 @@ the original project's per-item pandas `Dataset` and plain matmuls of the same s
 >= 70 % of the plain-matmul limit.
 
 Each path trains a fixed number of batches after a few warm-up batches; only the timed batches count. `conv` reports the
-median over rounds of each round's ratios (the machine's speed drifts between rounds); `linear` the best of interleaved rounds.
+median over rounds of each round's ratios (the machine's speed drifts between rounds), every other round running the bare
+loop of a pair before the project's path; `linear` the best of interleaved rounds.
 """
 import argparse, contextlib, io, logging, tempfile, time, warnings
 
@@ -170,9 +171,13 @@ def conv_main(a):
               "its convolutions alone, fp32": lambda: convolution_rate(conv_model(), batches[0][0]),
               "its convolutions alone, bf16 autocast": lambda: convolution_rate(conv_model(), batches[0][0], bf16=True)}
     rounds = []  # per round: every path's and limit's speed
+    pairs = list(zip(list(paths)[::2], list(paths)[1::2]))  # (project, bare loop) in fp32, then in bf16
     for r in range(a.rounds):
         speeds = {}
-        for name, measure in {**paths, **limits}.items():
+        # every other round runs the bare loop of a pair first: over the rounds, going first favours neither
+        order = [name for pair in pairs for name in (pair if r % 2 == 0 else pair[::-1])]
+        for name in [*order, *limits]:
+            measure = paths.get(name) or limits[name]
             speeds[name] = speed = measure()
             unit = f"{speed:7.0f} beats/s  {speed*flops/1e9:6.1f} GFLOP/s" if name in paths else f"{speed:6.1f} GFLOP/s"
             print(f"round {r + 1}  {name:66s} {unit}", flush=True)
