@@ -177,8 +177,7 @@ def conv_main(a):
         # every other round runs the bare loop of a pair first: over the rounds, going first favours neither
         order = [name for pair in pairs for name in (pair if r % 2 == 0 else pair[::-1])]
         for name in [*order, *limits]:
-            measure = paths.get(name) or limits[name]
-            speeds[name] = speed = measure()
+            speeds[name] = speed = {**paths, **limits}[name]()
             unit = f"{speed:7.0f} beats/s  {speed*flops/1e9:6.1f} GFLOP/s" if name in paths else f"{speed:6.1f} GFLOP/s"
             print(f"round {r + 1}  {name:66s} {unit}", flush=True)
         rounds.append(speeds)
