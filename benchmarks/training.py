@@ -170,20 +170,20 @@ def conv_main(a):
     limits = {"fp32 matmul": lambda: matmul_rate(torch.float32), "bf16 matmul": lambda: matmul_rate(torch.bfloat16),
               "its convolutions alone, fp32": lambda: convolution_rate(conv_model(), batches[0][0]),
               "its convolutions alone, bf16 autocast": lambda: convolution_rate(conv_model(), batches[0][0], bf16=True)}
+    project, bare, project_bf16, bare_bf16 = paths
+    fp32, bf16, conv_fp32, conv_bf16 = limits
+    measures, pairs = {**paths, **limits}, ((project, bare), (project_bf16, bare_bf16))
     rounds = []  # per round: every path's and limit's speed
-    pairs = list(zip(list(paths)[::2], list(paths)[1::2]))  # (project, bare loop) in fp32, then in bf16
     for r in range(a.rounds):
         speeds = {}
         # every other round runs the bare loop of a pair first: over the rounds, going first favours neither
         order = [name for pair in pairs for name in (pair if r % 2 == 0 else pair[::-1])]
         for name in [*order, *limits]:
-            speeds[name] = speed = {**paths, **limits}[name]()
+            speeds[name] = speed = measures[name]()
             unit = f"{speed:7.0f} beats/s  {speed*flops/1e9:6.1f} GFLOP/s" if name in paths else f"{speed:6.1f} GFLOP/s"
             print(f"round {r + 1}  {name:66s} {unit}", flush=True)
         rounds.append(speeds)
     # the machine's speed drifts between rounds (other tenants): medians of each round's own ratios
-    project, bare, project_bf16, bare_bf16 = paths
-    fp32, bf16, conv_fp32, conv_bf16 = limits
     median = lambda f: float(np.median([f(s) for s in rounds]))
     gflops = lambda beats_per_s: beats_per_s*flops/1e9
     print(f"medians over {a.rounds} rounds of each round's ratios:")
