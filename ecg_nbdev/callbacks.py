@@ -102,11 +102,12 @@ class EarlyStoppingRestoreBest(Callback):
                  monitor:str="val_macro_auroc",  # the logged metric that decides
                  patience:int=5,  # epochs without improvement before stopping
                  mode:str="max",  # `max` if higher is better, `min` if lower is
-                 min_delta:float=0.0):  # the least change that counts as an improvement
+                 min_delta:float=0.0,  # the least change that counts as an improvement
+                 restore_best_weights:bool=True):  # False: keep the last epoch's weights, and report that epoch as best
         if mode not in ("max", "min"): raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
         self.monitor, self.patience, self.mode, self.min_delta = monitor, patience, mode, min_delta
         self.scores, self.best_score, self.best_epoch, self.stop_epoch, self.stopped_early = {}, None, None, None, False
-        self.best_state = None
+        self.restore_best_weights, self.best_state = restore_best_weights, None
 
     def _improved(self, score):
         if self.best_score is None: return True
@@ -121,12 +122,15 @@ class EarlyStoppingRestoreBest(Callback):
         self.scores[epoch], self.stop_epoch = score, epoch
         if self._improved(score):
             self.best_score, self.best_epoch = score, epoch
-            self.best_state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+            if self.restore_best_weights:
+                self.best_state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
         elif epoch - self.best_epoch >= self.patience:
             trainer.should_stop, self.stopped_early = True, True
 
     def on_train_end(self, trainer, pl_module):
         if self.best_state is not None: pl_module.load_state_dict(self.best_state)
+        elif not self.restore_best_weights and self.scores:  # the weights kept are the last: their epoch and score count
+            self.best_epoch, self.best_score = self.stop_epoch, self.scores[self.stop_epoch]
 
 # %% ../nbs/06_callbacks.ipynb #6adba0d4
 def plot_early_stopping(
@@ -134,14 +138,14 @@ def plot_early_stopping(
     ax=None,  # a matplotlib axis to draw on; None makes a figure
     label:str="validation macro AUROC",  # what `stopper` monitored, for the axis and legend
 ) -> plt.Figure:
-    "Monitored score per epoch with the stopping epoch and the restored (best) epoch marked."
+    "Monitored score per epoch with the stopping epoch and the epoch whose weights were kept marked."
     if ax is None: _, ax = plt.subplots(figsize=(6, 3.5))
     epochs, scores = zip(*sorted(stopper.scores.items()))
     ax.plot(epochs, scores, "o-", ms=3, label=label)
     stopped = f"{'stopped' if stopper.stopped_early else 'last epoch'} (epoch {stopper.stop_epoch})"
     ax.axvline(stopper.stop_epoch, color="tab:red", ls="--", label=stopped)
     ax.plot([stopper.best_epoch], [stopper.best_score], "*", color="tab:green", ms=14,
-            label=f"restored (epoch {stopper.best_epoch})")
+            label=f"{'restored' if stopper.restore_best_weights else 'kept'} (epoch {stopper.best_epoch})")
     ax.set_xlabel("epoch"); ax.set_ylabel(label); ax.legend(loc="lower right")
     return ax.figure
 

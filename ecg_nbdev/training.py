@@ -29,7 +29,7 @@ from .tracking import (EXPERIMENT, HOST_TAG, PID_TAG, log_model, open_experiment
                                 sigterm_interrupts, tracking_to, tracking_uri_for)
 
 # %% auto #0
-__all__ = ['input_rows', 'run_data', 'class_weights', 'trainer_precision', 'TrainResult', 'train']
+__all__ = ['input_rows', 'run_data', 'class_weights', 'trainer_precision', 'TrainResult', 'early_stopping', 'train']
 
 # %% ../nbs/08_training.ipynb #7104ec03
 def input_rows(
@@ -89,13 +89,13 @@ def trainer_precision(
 class TrainResult:
     "What a training run gives back."
     run_id: str
-    model: BeatClassifier  # best weights, evaluation mode
+    model: BeatClassifier  # the weights kept (`early_stopping`), evaluation mode
     metrics: dict          # test_* and holdout_* metrics
-    best_epoch: int
+    best_epoch: int        # the epoch of those weights
     stop_epoch: int
     tracking_uri: str
     model_uri: str         # `models:/…` in that store, for `mlflow.pyfunc.load_model`
-    best_score: float      # validation macro AUROC of the restored epoch
+    best_score: float      # validation macro AUROC of that epoch
     config: dict           # the settings it ran with (`run_config`)
 
 # %% ../nbs/08_training.ipynb #2838b084
@@ -136,6 +136,16 @@ def _record(model, data, stopper, title, features, example):
         mlflow.log_artifacts(save_model(model, folder, features), "weights")  # what `load_model` reads
     return metrics, log_model(probability_net(model, features), example).model_uri
 
+# %% ../nbs/08_training.ipynb #e46fdbac
+def early_stopping(
+    cfg:dict,  # a run's settings (`run_config`)
+    split:str,  # the run's split: kaggle (beats at random) or interpatient (by patient)
+) -> EarlyStoppingRestoreBest:
+    "The stopper `train` uses on validation macro AUROC: the best epoch's weights, or the last of a one-cycle `kaggle` run."
+    if cfg["lr_schedule"] == "onecycle" and split == "kaggle":  # the whole cycle, then its last, annealed weights
+        return EarlyStoppingRestoreBest("val_macro_auroc", patience=cfg["max_epochs"], restore_best_weights=False)
+    return EarlyStoppingRestoreBest("val_macro_auroc", cfg["patience"], mode="max")
+
 # %% ../nbs/08_training.ipynb #84254e17
 def train(
     preset:str="quick",  # settings of `PRESETS`: quick, default or paper
@@ -167,9 +177,7 @@ def train(
             L.seed_everything(weights_seed, verbose=False)
         net = make_model(model, input_size=data["train"][0].shape[1], **shape, **cfg,
                          class_weights=class_weights(data["train"][1], cfg["class_weight"]))
-        # the weights kept are judged by the score the study maximises; the validation loss stays flat through the
-        # second half of a one-cycle schedule, and its noisy minimum can fall at the peak learning rate
-        stopper = EarlyStoppingRestoreBest("val_macro_auroc", cfg["patience"], mode="max")
+        stopper = early_stopping(cfg, split)
         tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), "ecg_nbdev.version": ecg_nbdev.__version__,
                 **(tags or {}),
                 **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {})}  # e.g. a trial under its study
