@@ -142,9 +142,11 @@ def early_stopping(
     split:str,  # the run's split: kaggle (beats at random) or interpatient (by patient)
 ) -> EarlyStoppingRestoreBest:
     "The stopper `train` uses on validation macro AUROC: the best epoch's weights, or the last of a one-cycle `kaggle` run."
-    if cfg["lr_schedule"] == "onecycle" and split == "kaggle":  # the whole cycle, then its last, annealed weights
-        return EarlyStoppingRestoreBest("val_macro_auroc", patience=cfg["max_epochs"], restore_best_weights=False)
-    return EarlyStoppingRestoreBest("val_macro_auroc", cfg["patience"], mode="max")
+    keep_last = cfg["lr_schedule"] == "onecycle" and split == "kaggle"  # the whole cycle, then its annealed weights
+    # judged by the score the study maximises: the validation loss stays flat through the second half of a one-cycle
+    # schedule, and its noisy minimum can fall at the peak learning rate
+    return EarlyStoppingRestoreBest("val_macro_auroc", patience=cfg["max_epochs"] if keep_last else cfg["patience"],
+                                    restore_best_weights=not keep_last)
 
 # %% ../nbs/08_training.ipynb #84254e17
 def train(
