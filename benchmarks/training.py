@@ -7,10 +7,11 @@ trained through the project's own `training._fit` (the Trainer, data module and 
 and in `bf16-mixed` (what the default run uses on a CPU with bf16 instructions), side by side with (a) the same network
 and batches in a bare PyTorch loop (eager: forward, cross-entropy, backward, SGD step) and (b) the achieved FLOP rate
 (FLOPs of one training beat from `FlopCounterMode`) as a share of plain fp32 and bf16 matrix multiplies measured in the
-same run. Goals: the project's path within 10 % of the bare loop; its FLOP rate >= 80 % of the fp32 matmul rate, or above
-it with bf16. (c) The network's convolutions alone, forward and backward on the very inputs they see, in fp32 and bf16:
-the rate the whole network could reach if batch norm, ReLU, pooling and the optimiser cost nothing, so the most any
-training path of this network can reach on this machine.
+same run (fp32: the faster of torch's BLAS and oneDNN, over 2x apart on an AMD CPU). Goals: the project's path within
+10 % of the bare loop; its FLOP rate >= 80 % of the fp32 matmul rate, or above it with bf16. (c) The network's
+convolutions alone, forward and backward on the very inputs they see, in fp32 and bf16: the rate the whole network could
+reach if batch norm, ReLU, pooling and the optimiser cost nothing, so the most any training path of this network can
+reach on this machine.
 
 `linear`: the original's tuned `LinearModel` (CWT features, 748 -> 4 x 2048 -> 5, batch 512) through `BeatDataModule`, against
 the original project's per-item pandas `Dataset` and plain matmuls of the same shapes. Goals: >= 1.5x the original path and
@@ -71,12 +72,16 @@ def lightning_throughput(model, loader, n_batches, warmup):
     return timer.beats/(timer.end - timer.start)
 
 
-def matmul_rate(dtype, repeat=10):
-    "GFLOP/s of plain `MATMUL_SIZE`-square matrix multiplies in `dtype`: the machine's limit."
+def matmul_rate(dtype, library="blas", repeat=10):
+    "GFLOP/s of plain `MATMUL_SIZE`-square matrix multiplies in `dtype` by `library`: `blas` (`a @ b`) or `onednn`."
     a, b = (torch.randn(MATMUL_SIZE, MATMUL_SIZE).to(dtype) for _ in range(2))
-    for _ in range(2): a @ b
+    if library == "onednn":  # the library of torch's CPU convolutions; `mkldnn_linear` computes x @ w.T
+        am, bm = a.to_mkldnn(), b.t().contiguous().to_mkldnn()
+        multiply = lambda: torch.ops.aten.mkldnn_linear(am, bm, None)
+    else: multiply = lambda: a @ b
+    for _ in range(2): multiply()
     start = time.perf_counter()
-    for _ in range(repeat): a @ b
+    for _ in range(repeat): multiply()
     return repeat*2*MATMUL_SIZE**3/(time.perf_counter() - start)/1e9
 
 
@@ -167,12 +172,17 @@ def conv_main(a):
              "bare loop, fp32 eager": lambda: bare_throughput(conv_model(), batches, a.warmup),
              "project, bf16-mixed": lambda: project_throughput(beats, labels, a.batches, a.warmup, "bf16-mixed"),
              "bare loop, bf16 autocast": lambda: bare_throughput(conv_model(), batches, a.warmup, bf16=True)}
-    limits = {"fp32 matmul": lambda: matmul_rate(torch.float32), "bf16 matmul": lambda: matmul_rate(torch.bfloat16),
+    # torch's fp32 `a @ b` is MKL's BLAS, which on an AMD CPU ran at under half of oneDNN's rate (an EPYC with AVX-512):
+    # the machine's fp32 limit is the faster of the two
+    limits = {"fp32 matmul, BLAS": lambda: matmul_rate(torch.float32),
+              "fp32 matmul, oneDNN": lambda: matmul_rate(torch.float32, "onednn"),
+              "bf16 matmul": lambda: matmul_rate(torch.bfloat16),
               "its convolutions alone, fp32": lambda: convolution_rate(conv_model(), batches[0][0]),
               "its convolutions alone, bf16 autocast": lambda: convolution_rate(conv_model(), batches[0][0], bf16=True)}
     project, bare, project_bf16, bare_bf16 = paths
-    fp32, bf16, conv_fp32, conv_bf16 = limits
+    blas, onednn, bf16, conv_fp32, conv_bf16 = limits
     measures, pairs = {**paths, **limits}, ((project, bare), (project_bf16, bare_bf16))
+    fp32 = "fp32 matmul"  # the faster of BLAS and oneDNN in each round
     rounds = []  # per round: every path's and limit's speed
     for r in range(a.rounds):
         speeds = {}
@@ -182,6 +192,7 @@ def conv_main(a):
             speeds[name] = speed = measures[name]()
             unit = f"{speed:7.0f} beats/s  {speed*flops/1e9:6.1f} GFLOP/s" if name in paths else f"{speed:6.1f} GFLOP/s"
             print(f"round {r + 1}  {name:66s} {unit}", flush=True)
+        speeds[fp32] = max(speeds[blas], speeds[onednn])
         rounds.append(speeds)
     # the machine's speed drifts between rounds (other tenants): medians of each round's own ratios
     median = lambda f: float(np.median([f(s) for s in rounds]))
@@ -190,6 +201,7 @@ def conv_main(a):
     print(f"project / bare loop, fp32      = {median(lambda s: s[project]/s[bare]):.2f}x (goal >= 0.90x)")
     print(f"project / bare loop, bf16      = {median(lambda s: s[project_bf16]/s[bare_bf16]):.2f}x (goal >= 0.90x)")
     print(f"project bf16-mixed / fp32      = {median(lambda s: s[project_bf16]/s[project]):.2f}x beats/s")
+    print(f"fp32 matmul rate: the faster of BLAS and oneDNN; oneDNN / BLAS = {median(lambda s: s[onednn]/s[blas]):.2f}x")
     print(f"project fp32: {median(lambda s: gflops(s[project])/s[fp32]):.0%} of the fp32 matmul rate (goal >= 80 %)")
     print(f"project bf16: {median(lambda s: gflops(s[project_bf16])/s[fp32]):.0%} of the fp32 matmul rate, "
           f"{median(lambda s: gflops(s[project_bf16])/s[bf16]):.0%} of the bf16 matmul rate (goal: above the fp32 rate)")
