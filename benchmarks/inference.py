@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import wfdb
 
-from ecg_nbdev.core import run_config
+from ecg_nbdev.settings import run_config
 from ecg_nbdev.data import MITDB_RECORDS, find_mitdb, load_beats
 from ecg_nbdev.inference import (export_onnx, load_predictor, onnx_proba, onnx_session, predict_proba, prediction_frame, wfdb_beats,
                                  write_predictions)
@@ -122,8 +122,8 @@ def main():
     a = p.parse_args()
     if a.model: nets = {Path(a.model).name: load_predictor(a.model)}
     else:
-        nets = {m: probability_net(make_model(m, input_size=748 if m == "linear" else 187, **run_config("default", m)).net,
-                                   run_config("default", m)["features"]) for m in ("linear", "conv")}
+        nets = {m: probability_net(make_model(m, run_config("default", m), input_size=748 if m == "linear" else 187).net,
+                                   run_config("default", m).features) for m in ("linear", "conv")}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     with tempfile.TemporaryDirectory() as folder:
         for name, net in nets.items():

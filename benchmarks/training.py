@@ -3,7 +3,7 @@
     python benchmarks/training.py [--model conv|linear] [--batches 20] [--warmup 3] [--rounds 5]
 
 `conv` (the default): the `default` preset's `ConvModel` (channels 32-32-64-64-128, kernel 5, raw 187-sample beats, batch 256)
-trained through the project's own `training._fit` (the Trainer, data module and callbacks of every `train` call), in fp32
+trained through the project's own `training.fit` (the Trainer, data module and callbacks of every `train` call), in fp32
 and in `bf16-mixed` (what the default run uses on a CPU with bf16 instructions), side by side with (a) the same network
 and batches in a bare PyTorch loop (eager: forward, cross-entropy, backward, SGD step) and (b) the achieved FLOP rate
 (FLOPs of one training beat from `FlopCounterMode`) as a share of plain fp32 and bf16 matrix multiplies measured in the
@@ -32,11 +32,11 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from ecg_nbdev.callbacks import MetricsCallback
-from ecg_nbdev.core import run_config
+from ecg_nbdev.settings import run_config
 from ecg_nbdev.data import load_beats
 from ecg_nbdev.features import beat_features
 from ecg_nbdev.model import BeatDataModule, LinearModel, make_model
-from ecg_nbdev.training import _fit, trainer_precision
+from ecg_nbdev.training import fit, trainer_precision
 
 HIDDEN, LAYERS, LINEAR_BATCH, ORIGINAL_BATCH = 2048, 4, 512, 64
 MATMUL_SIZE = 2048  # square matmuls large enough that oneDNN/MKL runs at its peak
@@ -90,7 +90,7 @@ def matmul_rate(dtype, library="blas", repeat=10):
 def conv_model(seed=0):
     "The `default` preset's conv network, seeded, as `train` builds it."
     L.seed_everything(seed, verbose=False)
-    return make_model("conv", input_size=187, **run_config("default", "conv"))
+    return make_model("conv", run_config("default", "conv"), input_size=187)
 
 
 def bare_throughput(model, batches, warmup, bf16=False):
@@ -143,31 +143,31 @@ def flops_per_beat(model, x, y):
 
 
 def project_throughput(beats, labels, n_batches, warmup, precision):
-    "Beats/s of one epoch of `training._fit`, the path every `train` call takes, in `precision`, warm-up excluded."
+    "Beats/s of one epoch of `training.fit`, the path every `train` call takes, in `precision`, warm-up excluded."
     timer = BatchTimer(warmup)
     cfg = run_config("default", "conv", max_epochs=1, precision=precision)
     data = {"train": (beats, labels), "val": (beats[:10], labels[:10])}
-    with contextlib.redirect_stdout(io.StringIO()): _fit(conv_model(), data, cfg, seed=0, callbacks=[MetricsCallback(), timer])
+    with contextlib.redirect_stdout(io.StringIO()): fit(conv_model(), data, cfg, seed=0, callbacks=[MetricsCallback(), timer])
     torch.use_deterministic_algorithms(False)  # Lightning leaves it set for the process: the paths after should not see it
-    assert timer.beats == n_batches*cfg["batch_size"], (timer.beats, n_batches)
+    assert timer.beats == n_batches*cfg.batch_size, (timer.beats, n_batches)
     return timer.beats/(timer.end - timer.start)
 
 
 def conv_main(a):
     cfg = run_config("default", "conv")
-    batch, precision = cfg["batch_size"], trainer_precision(cfg["precision"], cfg["accelerator"])
+    batch, precision = cfg.batch_size, trainer_precision(cfg.precision, cfg.accelerator)
     X, meta = load_beats()
     n = (a.batches + a.warmup)*batch
     beats, labels = X[:n].astype(np.float32), meta["label"].to_numpy()[:n]
-    # the very batches the project's path sees: its data module, seeded as `_fit` seeds it
+    # the very batches the project's path sees: its data module, seeded as `fit` seeds it
     batches = list(BeatDataModule(beats, labels, beats[:10], labels[:10], batch_size=batch, seed=0).train_dataloader())
     flops = flops_per_beat(conv_model(), *batches[0])
-    print(f"ConvModel channels {'-'.join(map(str, cfg['channels']))}, kernel {cfg['kernel_size']}, batch {batch}, "
+    print(f"ConvModel channels {'-'.join(map(str, cfg.channels))}, kernel {cfg.kernel_size}, batch {batch}, "
           f"{flops/1e6:.1f} MFLOP per training beat; the default run trains in {precision}; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
 
     # each project path right beside its bare loop: the ratio of a round compares neighbours in time
-    paths = {"project: training._fit (Trainer, BeatDataModule, callbacks), fp32":
+    paths = {"project: training.fit (Trainer, BeatDataModule, callbacks), fp32":
                  lambda: project_throughput(beats, labels, a.batches, a.warmup, "32-true"),
              "bare loop, fp32 eager": lambda: bare_throughput(conv_model(), batches, a.warmup),
              "project, bf16-mixed": lambda: project_throughput(beats, labels, a.batches, a.warmup, "bf16-mixed"),

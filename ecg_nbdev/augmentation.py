@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import DEFAULT_AUGMENT
+from .settings import DEFAULT_AUGMENT
 from .features import check_beats
 
 # %% auto #0

@@ -10,12 +10,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import AAMI_CLASSES, MODEL_NAMES, PRESETS, DataError
+from .core import AAMI_CLASSES, MODEL_NAMES, DataError
 from .data import SPLITS, read_kaggle_csv, write_kaggle_split
-from .inference import add_inference_commands
+from .detection import MATCH_WINDOW_S
+from .features import BEAT_LEN
+from .inference import (BEAT_SOURCES, compare_record, ec57_text, export_onnx, input_width, load_predictor,
+                                 onnx_proba, onnx_session, predict_csv, predict_folder, predict_proba, prediction_frame,
+                                 reference_beats, resolve_input, wfdb_beats, write_predictions)
+from .services import ServiceError
+from .settings import PRESETS
 
 # %% auto #0
-__all__ = ['data_command', 'train_command', 'tune_command', 'run_command', 'services_command', 'parser', 'main']
+__all__ = ['data_command', 'train_command', 'tune_command', 'run_command', 'services_command', 'predict_command',
+           'export_command', 'add_inference_commands', 'parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #8391da88
 def data_command(args):
@@ -29,7 +36,8 @@ def data_command(args):
 # %% ../nbs/12_cli.ipynb #1dae2791
 def train_command(args):
     "Train one model at a preset and print where it was recorded and its test metrics."
-    from ecg_nbdev.tracking import check_tracking, tracking_uri_for  # torch and Lightning load only when needed
+    from ecg_nbdev.tracking import tracking_uri_for  # torch and Lightning load only when needed
+    from ecg_nbdev.services import check_tracking
     from ecg_nbdev.training import train
     check_tracking(tracking_uri_for(args.tracking_uri, args.runs))  # before the data is built
     parallel = {k: v for k in ("devices", "strategy") if (v := getattr(args, k)) is not None}  # else the preset's
@@ -56,7 +64,8 @@ def tune_command(args):
 def run_command(args):
     "The main job: data → tune → select → evaluate on the holdout → results folder, then where everything is."
     from ecg_nbdev.pipeline import run_pipeline
-    from ecg_nbdev.tracking import check_tracking, is_server, tracking_uri_for
+    from ecg_nbdev.tracking import is_server, tracking_uri_for
+    from ecg_nbdev.services import check_tracking
     from ecg_nbdev.tuning import check_storage, storage_url
     if args.storage: check_storage(args.storage)  # a wrong service is named before the results folder is made
     if uri := args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI"): check_tracking(uri)
@@ -70,8 +79,7 @@ def run_command(args):
 # %% ../nbs/12_cli.ipynb #f5642e1d
 def services_command(args):
     "Start a throwaway PostgreSQL and MLflow server, print how to use them, and remove both on Ctrl-C or SIGTERM."
-    from ecg_nbdev.tracking import sigterm_interrupts
-    from ecg_nbdev.tuning import local_services
+    from ecg_nbdev.services import local_services, sigterm_interrupts
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C stops it, even if its parent ignored SIGINT
     with sigterm_interrupts():
         try:
@@ -85,6 +93,72 @@ def services_command(args):
                       f"Ctrl-C stops both and deletes their data.", flush=True)
                 while True: time.sleep(3600)
         except KeyboardInterrupt: print("stopped; the database and the artifacts are deleted", flush=True)
+
+# %% ../nbs/12_cli.ipynb #f8ff9265
+def predict_command(args):
+    "Classify every beat of `args.input` (a Kaggle-format CSV file, a WFDB record or a folder of them) with `args.model`."
+    kind, where = resolve_input(args.input, args.data)
+    if kind == "csv" and args.compare:
+        raise DataError(f"{where}: --compare needs a WFDB record with reference annotations, not a CSV file")
+    if kind == "record" and args.compare: reference_beats(where)  # no annotations: an error before the model loads
+    net = load_predictor(args.model)
+    if kind == "csv":
+        n = predict_csv(net, where, args.out, batch_size=args.batch_size, progress=None)
+        print(f"{n:,} beats of {where} classified → {args.out}")
+        return
+    if kind == "folder":
+        table = predict_folder(net, where, args.out, beats=args.beats, compare=args.compare, batch_size=args.batch_size)
+        print(f"{len(list(where.glob('*.hea')))} records of {where} classified → {args.out}/NAME.csv")
+        if table is not None:
+            print(f"\nagreement with the annotated beats, per record and gross (ANSI/AAMI EC57, %; +P V (AAMI): an F beat "
+                  f"called V is no false V):\n{ec57_text(table)}")
+        return
+    source = "xqrs" if args.compare and args.beats == "auto" else args.beats  # scoring the detector too is the point of comparing
+    X, index, fs = wfdb_beats(where, source, getattr(net, "features", "raw"))
+    frame = prediction_frame(index, predict_proba(net, X, batch_size=args.batch_size, progress=None))
+    write_predictions(frame, args.out)
+    counts = frame["class"].value_counts().reindex(list(AAMI_CLASSES), fill_value=0)
+    how = "annotated" if "symbol" in index else "found by XQRS"
+    print(f"record {where.name}: {len(frame):,} beats ({how}) classified → {args.out}\n"
+          f"predicted: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()))
+    if args.compare:
+        table, confusion = compare_record(where, frame, fs)
+        print(f"\nagreement with {where.name}.atr (beats matched within {MATCH_WINDOW_S*1000:.0f} ms):\n"
+              f"{table.round(4).to_string()}\n\n{confusion.to_string()}")
+
+# %% ../nbs/12_cli.ipynb #e4aafdee
+def export_command(args):
+    "Write the model in `args.model` as ONNX to `args.onnx` and check it against PyTorch on random beats."
+    net = load_predictor(args.model)
+    path = export_onnx(net, args.onnx)
+    X = np.random.default_rng(0).random((256, input_width(net)), dtype=np.float32)
+    diff = float(np.abs(onnx_proba(onnx_session(path), X) - predict_proba(net, X)).max())
+    if diff > 1e-4: raise RuntimeError(f"{path}: ONNX Runtime and PyTorch differ by {diff:.1e} on random beats")
+    print(f"{path}: {'beats and rhythm' if input_width(net) != BEAT_LEN else f'beats (n, {BEAT_LEN})'} → probabilities (n, {len(AAMI_CLASSES)}) of {', '.join(AAMI_CLASSES)}; "
+          f"largest difference from PyTorch on 256 random beats {diff:.1e}")
+
+# %% ../nbs/12_cli.ipynb #7f4fb204
+def add_inference_commands(sub, common=None):
+    "Add the `predict` and `export` commands to the sub-parsers `sub` of `ecg-nbdev` (`common` unused: no split or seed)."
+    p = sub.add_parser("predict", help="classify the beats of a Kaggle-format CSV file, a WFDB record or a folder of records")
+    p.add_argument("model", type=Path, help="model folder written by save_model (e.g. RESULTS/model)")
+    p.add_argument("input", help="Kaggle-format CSV (187 samples per row, optionally a label), or a WFDB record: "
+                                 "its path without extension, or an MIT-BIH record name; or a folder of WFDB records")
+    p.add_argument("--out", type=Path, required=True, help="CSV to write (a folder for a folder of records): one row per beat "
+                   "with its sample (records) or row (CSV), predicted class and the 5 probabilities")
+    p.add_argument("--compare", action="store_true", help="records with .atr annotations: detect beats with XQRS, match them to "
+                   "the annotations within 150 ms, print per-class Se, +P and the confusion matrix; a folder: the EC57 report of "
+                   "its annotated beats, per record and gross")
+    p.add_argument("--beats", choices=BEAT_SOURCES, default="auto", help="a record's beats: its .atr annotations, the XQRS "
+                   "detector, or auto: annotations when present, XQRS with --compare (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=1024, help="beats per model call (default: %(default)s)")
+    p.add_argument("--data", type=Path, default=None, help="MIT-BIH folder, for a record given by name (default: as `ecg-nbdev data`)")
+    p.set_defaults(func=predict_command)
+    e = sub.add_parser("export", help="write a saved model as ONNX: raw beats in, class probabilities out")
+    e.add_argument("model", type=Path, help="model folder written by save_model")
+    e.add_argument("--onnx", type=Path, required=True, help="the .onnx file to write")
+    e.set_defaults(func=export_command)
+    return sub
 
 # %% ../nbs/12_cli.ipynb #e884cf10
 def parser() -> argparse.ArgumentParser:
@@ -123,7 +197,7 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=run_command)
     v = sub.add_parser("services", help="start a throwaway PostgreSQL and MLflow server to try many workers on; Ctrl-C stops them")
     v.set_defaults(func=services_command)
-    add_inference_commands(sub)  # predict and export, documented in the inference notebook
+    add_inference_commands(sub)  # predict and export
     return p
 
 # %% ../nbs/12_cli.ipynb #663ae689
@@ -131,6 +205,6 @@ def main(argv=None):
     "Entry point of the `ecg-nbdev` console script."
     args = parser().parse_args(argv)
     try: args.func(args)
-    except DataError as e:
+    except (DataError, ServiceError) as e:
         print(f"ecg-nbdev {args.command}: error: {e}", file=sys.stderr)
         raise SystemExit(2)

@@ -6,26 +6,23 @@
 from __future__ import annotations
 import warnings
 from pathlib import Path
-from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 from tqdm import tqdm
-from wfdb import processing
 
 from .core import AAMI_CLASSES, DataError, write_atomically
 from .data import (AAMI_MAP, BEAT_PARAMS, MITDB_RECORDS, _first_bad_row, extract_beats, find_mitdb, read_wfdb,
                             record_inputs)
+from .detection import MATCH_WINDOW_S, detect_peaks, match_beats
 from .evaluation import class_rates, confusion_counts, ec57_table, readable
 from .features import BEAT_LEN, RHYTHM_BEAT_WIDTH, RHYTHM_WIDTH, check_beats, rhythm_inputs
 
 # %% auto #0
-__all__ = ['BEAT_SOURCES', 'PROBA_COLUMNS', 'MATCH_WINDOW_S', 'NO_BEAT', 'load_predictor', 'input_width', 'predict_proba',
-           'resolve_input', 'kaggle_batches', 'local_peaks', 'detect_peaks', 'wfdb_beats', 'prediction_frame',
-           'write_predictions', 'predict_csv', 'match_beats', 'compare_beats', 'reference_beats', 'compare_record',
-           'export_onnx', 'onnx_session', 'onnx_proba', 'predict_folder', 'ec57_text', 'predict_command',
-           'export_command', 'add_inference_commands']
+__all__ = ['BEAT_SOURCES', 'PROBA_COLUMNS', 'NO_BEAT', 'load_predictor', 'input_width', 'predict_proba', 'resolve_input',
+           'kaggle_batches', 'wfdb_beats', 'prediction_frame', 'write_predictions', 'predict_csv', 'compare_beats',
+           'reference_beats', 'compare_record', 'export_onnx', 'onnx_session', 'onnx_proba', 'predict_folder',
+           'ec57_text']
 
 # %% ../nbs/11_inference.ipynb #f1fb401b
 def load_predictor(
@@ -110,32 +107,6 @@ def kaggle_batches(
         bad = _first_bad_row(path, labelled)
         raise DataError(f"{path}, row {bad[0]}: {bad[1]}" if bad else f"{path}: not a Kaggle-format beat file") from None
 
-# %% ../nbs/11_inference.ipynb #f737b6ba
-def local_peaks(
-    sig,  # a 1-D signal
-    radius:int,  # a peak is the largest sample from `radius` samples before it to `radius` - 1 after it
-) -> np.ndarray:
-    "The peaks `wfdb.processing.find_local_peaks` finds, from one maximum filter instead of a Python loop over every sample."
-    sig = np.asarray(sig, dtype=np.float64)
-    if sig.min() == sig.max(): return np.empty(0)
-    window_max = ndimage.maximum_filter1d(sig, size=2*radius, mode="constant", cval=-np.inf)  # over [i - radius, i + radius)
-    peaks, free_from = [], 0
-    for i in np.flatnonzero(sig == window_max):  # after a peak the scan skips `radius` samples, as wfdb's does
-        if i >= free_from: peaks.append(i); free_from = i + radius
-    return np.array(peaks)
-
-# %% ../nbs/11_inference.ipynb #31699ca5
-def detect_peaks(
-    signal,  # one lead in physical units (mV)
-    fs:int,  # its sampling rate, Hz
-) -> np.ndarray:
-    "Sample indices of the R peaks `wfdb.processing.XQRS` finds in `signal`, sorted and unique."
-    if len(signal) < fs: return np.empty(0, dtype=np.int64)  # too short for its filters, and for a beat
-    xqrs = processing.XQRS(sig=np.asarray(signal, dtype=np.float64), fs=fs)
-    with patch.object(processing.qrs, "find_local_peaks", local_peaks):  # the same peaks, without a loop over every sample
-        xqrs.detect(verbose=False)
-    return np.unique(np.asarray(xqrs.qrs_inds, dtype=np.int64))
-
 # %% ../nbs/11_inference.ipynb #48e1fd16
 BEAT_SOURCES = ("auto", "atr", "xqrs")
 
@@ -219,21 +190,6 @@ def predict_csv(
                 n += len(X); bar.update(len(X))
     write_atomically(out, write)
     return n
-
-# %% ../nbs/11_inference.ipynb #1932d508
-MATCH_WINDOW_S = 0.150
-
-def match_beats(
-    ref,  # samples of the reference beats
-    test,  # samples of the detected beats
-    tolerance:int,  # the largest distance of a match, in samples
-) -> np.ndarray:
-    "For each reference sample the index of the test sample matched to it, one-to-one and within `tolerance`; -1 where none."
-    ref, test = np.asarray(ref, dtype=np.int64), np.asarray(test, dtype=np.int64)
-    if not len(ref) or not len(test): return np.full(len(ref), -1)
-    c = processing.Comparitor(ref, test, tolerance + 1)  # it matches differences strictly below its window
-    c.compare()
-    return c.matching_sample_nums.astype(np.int64)
 
 # %% ../nbs/11_inference.ipynb #8637e2f1
 NO_BEAT = "—"
@@ -383,69 +339,3 @@ def ec57_text(
     "The EC57 table as a cardiologist reads it: beats, then accuracy, Se and +P in percent, the field's names."
     pct = readable(table.drop(columns="beats")).map(lambda v: "—" if pd.isna(v) else f"{100*v:.1f}")
     return pct.assign(beats=table["beats"].to_numpy())[["beats", *pct.columns]].to_string()
-
-# %% ../nbs/11_inference.ipynb #f8ff9265
-def predict_command(args):
-    "Classify every beat of `args.input` (a Kaggle-format CSV file, a WFDB record or a folder of them) with `args.model`."
-    kind, where = resolve_input(args.input, args.data)
-    if kind == "csv" and args.compare:
-        raise DataError(f"{where}: --compare needs a WFDB record with reference annotations, not a CSV file")
-    if kind == "record" and args.compare: reference_beats(where)  # no annotations: an error before the model loads
-    net = load_predictor(args.model)
-    if kind == "csv":
-        n = predict_csv(net, where, args.out, batch_size=args.batch_size, progress=None)
-        print(f"{n:,} beats of {where} classified → {args.out}")
-        return
-    if kind == "folder":
-        table = predict_folder(net, where, args.out, beats=args.beats, compare=args.compare, batch_size=args.batch_size)
-        print(f"{len(list(where.glob('*.hea')))} records of {where} classified → {args.out}/NAME.csv")
-        if table is not None:
-            print(f"\nagreement with the annotated beats, per record and gross (ANSI/AAMI EC57, %; +P V (AAMI): an F beat "
-                  f"called V is no false V):\n{ec57_text(table)}")
-        return
-    source = "xqrs" if args.compare and args.beats == "auto" else args.beats  # scoring the detector too is the point of comparing
-    X, index, fs = wfdb_beats(where, source, getattr(net, "features", "raw"))
-    frame = prediction_frame(index, predict_proba(net, X, batch_size=args.batch_size, progress=None))
-    write_predictions(frame, args.out)
-    counts = frame["class"].value_counts().reindex(list(AAMI_CLASSES), fill_value=0)
-    how = "annotated" if "symbol" in index else "found by XQRS"
-    print(f"record {where.name}: {len(frame):,} beats ({how}) classified → {args.out}\n"
-          f"predicted: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()))
-    if args.compare:
-        table, confusion = compare_record(where, frame, fs)
-        print(f"\nagreement with {where.name}.atr (beats matched within {MATCH_WINDOW_S*1000:.0f} ms):\n"
-              f"{table.round(4).to_string()}\n\n{confusion.to_string()}")
-
-# %% ../nbs/11_inference.ipynb #e4aafdee
-def export_command(args):
-    "Write the model in `args.model` as ONNX to `args.onnx` and check it against PyTorch on random beats."
-    net = load_predictor(args.model)
-    path = export_onnx(net, args.onnx)
-    X = np.random.default_rng(0).random((256, input_width(net)), dtype=np.float32)
-    diff = float(np.abs(onnx_proba(onnx_session(path), X) - predict_proba(net, X)).max())
-    if diff > 1e-4: raise RuntimeError(f"{path}: ONNX Runtime and PyTorch differ by {diff:.1e} on random beats")
-    print(f"{path}: {'beats and rhythm' if input_width(net) != BEAT_LEN else f'beats (n, {BEAT_LEN})'} → probabilities (n, {len(AAMI_CLASSES)}) of {', '.join(AAMI_CLASSES)}; "
-          f"largest difference from PyTorch on 256 random beats {diff:.1e}")
-
-# %% ../nbs/11_inference.ipynb #7f4fb204
-def add_inference_commands(sub, common=None):
-    "Add the `predict` and `export` commands to the sub-parsers `sub` of `ecg-nbdev` (`common` unused: no split or seed)."
-    p = sub.add_parser("predict", help="classify the beats of a Kaggle-format CSV file, a WFDB record or a folder of records")
-    p.add_argument("model", type=Path, help="model folder written by save_model (e.g. RESULTS/model)")
-    p.add_argument("input", help="Kaggle-format CSV (187 samples per row, optionally a label), or a WFDB record: "
-                                 "its path without extension, or an MIT-BIH record name; or a folder of WFDB records")
-    p.add_argument("--out", type=Path, required=True, help="CSV to write (a folder for a folder of records): one row per beat "
-                   "with its sample (records) or row (CSV), predicted class and the 5 probabilities")
-    p.add_argument("--compare", action="store_true", help="records with .atr annotations: detect beats with XQRS, match them to "
-                   "the annotations within 150 ms, print per-class Se, +P and the confusion matrix; a folder: the EC57 report of "
-                   "its annotated beats, per record and gross")
-    p.add_argument("--beats", choices=BEAT_SOURCES, default="auto", help="a record's beats: its .atr annotations, the XQRS "
-                   "detector, or auto: annotations when present, XQRS with --compare (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=1024, help="beats per model call (default: %(default)s)")
-    p.add_argument("--data", type=Path, default=None, help="MIT-BIH folder, for a record given by name (default: as `ecg-nbdev data`)")
-    p.set_defaults(func=predict_command)
-    e = sub.add_parser("export", help="write a saved model as ONNX: raw beats in, class probabilities out")
-    e.add_argument("model", type=Path, help="model folder written by save_model")
-    e.add_argument("--onnx", type=Path, required=True, help="the .onnx file to write")
-    e.set_defaults(func=export_command)
-    return sub

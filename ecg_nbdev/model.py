@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_model.ipynb #c8c98bc7
 from __future__ import annotations
-import inspect, json, math
+import dataclasses, inspect, json, math
 from pathlib import Path
 
 import lightning as L
@@ -16,6 +16,7 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sampler, S
 
 import ecg_nbdev
 from .core import AAMI_CLASSES, write_atomically
+from .settings import Settings
 from .features import BEAT_LEN, FEATURES, cwt_matrix
 
 # %% auto #0
@@ -170,13 +171,17 @@ MODELS = {"linear": LinearModel, "conv": ConvModel, "rhythm": ConvModel}  # rhyt
 
 def make_model(
     name:str,  # a key of `MODELS`: linear, conv or rhythm
-    **hparams,  # hyper-parameters; those the model's constructor does not take are left out
+    settings:Settings|None=None,  # a run's settings: the model reads the fields its constructor names
+    **hparams,  # more hyper-parameters (input_size, beat_length, class_weights); each must be one the model takes
 ) -> BeatClassifier:
-    "The model called `name` in `MODELS`, built from those of `hparams` its constructor takes."
+    "The model called `name` in `MODELS`, built from the fields of `settings` it reads and from `hparams`."
     if name not in MODELS: raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
-    cls = MODELS[name]
-    takes = inspect.signature(cls).parameters
-    return cls(**{k: v for k, v in hparams.items() if k in takes})
+    takes = inspect.signature(MODELS[name]).parameters
+    if unknown := [k for k in hparams if k not in takes]:
+        raise ValueError(f"model {name!r} takes no hyper-parameter {unknown[0]!r}: expected one of {', '.join(takes)}")
+    # a Settings holds every model's fields: the linear model reads hidden_size, the CNN channels
+    read = {k: v for k, v in dataclasses.asdict(settings).items() if k in takes} if settings else {}
+    return MODELS[name](**{**read, **hparams})
 
 # %% ../nbs/04_model.ipynb #e804d7d6
 def _as_tensors(X, y):

@@ -16,10 +16,13 @@ import optuna
 import pandas as pd
 from scipy.special import softmax
 
-from .core import pipeline_plan, run_config, write_atomically
+from .core import write_atomically
+
+from .settings import Plan, pipeline_plan, run_config
 from .data import split_beats, split_table
-from .evaluation import (SUMMARY_METRICS, confusion_figure, ec57_table, evaluate, metrics_table, read_metrics, roc_figure, shown,
-                                  training_curve_figure, write_metrics)
+from .evaluation import (SUMMARY_METRICS, ec57_table, evaluate, metrics_table, read_metrics, shown,
+                                  write_metrics)
+from .figures import confusion_figure, roc_figure, training_curve_figure
 from .features import beat_features
 from .model import Ensemble, load_model, predict_logits, save_model
 from .tracking import tracking_uri_for
@@ -28,7 +31,7 @@ from .tuning import best_trials, open_study, storage_url, trials_table, tune
 
 # %% auto #0
 __all__ = ['results_dir', 'folder_lock', 'trial_model', 'chosen_model', 'trial_history', 'RunResult', 'write_figures',
-           'summary_table', 'run_pipeline']
+           'summary_table', 'trial_times', 'time_table', 'run_pipeline']
 
 # %% ../nbs/10_pipeline.ipynb #68724e4b
 def results_dir(
@@ -132,6 +135,55 @@ def summary_table(
     hold = metrics_table(res.metrics).loc[keys, ["value", "low", "high"]].rename(columns={"value": "holdout"})
     return hold.assign(test=metrics_table(res.test_metrics).loc[keys, "value"])[["test", "holdout", "low", "high"]]
 
+# %% ../nbs/10_pipeline.ipynb #e658bcd5
+def trial_times(study:optuna.Study) -> pd.DataFrame:
+    "Each finished trial's number, state, epochs validated and seconds."
+    return pd.DataFrame([{"trial": t.number, "state": t.state.name, "epochs": len(t.intermediate_values),
+                          "seconds": t.duration.total_seconds()} for t in study.trials if t.duration is not None])
+
+def time_table(
+    stages:dict,  # seconds of each stage, as `timings.csv` holds them: data, tuning, evaluation, figures
+    trials:pd.DataFrame,  # `trial_times` of the run's study
+) -> pd.DataFrame:
+    "Seconds and epochs of a run's stages, the tuning stage split into its trials, and the total."
+    rows = [("data", stages["data"], 0)]
+    rows += [(f"trial {t.trial} ({t.state.lower()})", t.seconds, t.epochs) for t in trials.itertuples()]
+    rows += [("tuning besides the trials", stages["tuning"] - trials.seconds.sum(), 0),
+             ("evaluation", stages["evaluation"], 0), ("figures", stages["figures"], 0)]
+    table = pd.DataFrame(rows, columns=["stage", "seconds", "epochs"]).set_index("stage")
+    return pd.concat([table, table.sum().to_frame("total").T])
+
+# %% ../nbs/10_pipeline.ipynb #60256ee9
+def _tuned_study(plan:Plan, preset, split, seed, storage, tracking_uri, folder, workers, say):
+    "The run's study tuned to `plan.trials` (a new one starts from the preset's own settings); it and its trials before."
+    name = f"{plan.model}-{preset}-{split}-{seed}"
+    study = open_study(name, storage=storage, tracking_uri=tracking_uri, run_dir=folder)
+    n_trials_before, cfg = len(study.trials), run_config(preset, plan.model)
+    if not n_trials_before and (own := {k: getattr(cfg, k) for k in plan.space if getattr(cfg, k) is not None}):
+        study.enqueue_trial(own)
+    say(f"tuning: study {name!r} in {storage_url(storage, folder)}, MLflow {tracking_uri}; "
+        f"{plan.trials} trials of the {plan.model} model")
+    study = tune(preset=preset, n_trials=plan.trials, model=plan.model, split=split, seed=seed, storage=storage,
+                 study_name=name, tracking_uri=tracking_uri, run_dir=folder, workers=workers, space=plan.space)
+    return study, n_trials_before
+
+def _predictions(model, features:str, X, meta, parts) -> dict:
+    "part → (labels, class probabilities of `model`), on the test and holdout parts."
+    labels = meta["label"].to_numpy()
+    return {part: (labels[parts[part]], softmax(predict_logits(model, beat_features(X[parts[part]], features)), axis=1))
+            for part in ("test", "holdout")}
+
+def _write_evaluation(folder:Path, predictions:dict, records:dict, plan:Plan, split, preset, seed):
+    "`metrics.json` (holdout), `test_metrics.json`, `ec57_holdout.csv` and `predictions.npz` in `folder`."
+    for part, file in (("test", "test_metrics.json"), ("holdout", "metrics.json")):
+        groups = records[part] if split == "interpatient" else None  # intervals resample whole records there
+        write_metrics(folder/file, evaluate(*predictions[part], groups=groups, n_boot=plan.n_boot, seed=seed),
+                      split=split, preset=preset, seed=seed)
+    y_hold, p_hold = predictions["holdout"]
+    write_atomically(folder/"ec57_holdout.csv", ec57_table(y_hold, p_hold.argmax(1), records["holdout"]).to_csv)
+    write_atomically(folder/"predictions.npz", lambda tmp: np.savez_compressed(
+        tmp, **{f"{p}_{k}": v for p, (y, pr) in predictions.items() for k, v in (("y", y), ("proba", pr))}))
+
 # %% ../nbs/10_pipeline.ipynb #e27930fb
 def run_pipeline(
     preset:str="default",  # run size: quick (minutes), default (a 2-core laptop, under half an hour), paper (a GPU)
@@ -145,48 +197,32 @@ def run_pipeline(
 ) -> RunResult:
     "Data → split → tune → select by test AUROC → evaluate on the holdout → results folder; a rerun reuses data and study."
     plan, start = pipeline_plan(preset, split), time.time()
-    cfg, clock = run_config(preset, plan["model"]), [("start", start)]  # clock: when each stage ended, for timings.csv
+    clock = [("start", start)]  # when each stage ended, for timings.csv
+    tick = lambda stage: clock.append((stage, time.time()))
     with folder_lock(results_dir(preset, split, out)) as folder:
         say = lambda msg: print(f"[{time.time() - start:6.0f} s] {msg}", flush=True)
         say(f"ecg-nbdev run: preset {preset}, split {split}, seed {seed} → {folder}")
-        X, meta = input_rows(cfg["features"], data_path)  # beats, or rhythm rows
+        X, meta = input_rows(run_config(preset, plan.model).features, data_path)  # beats, or rhythm rows
         parts = split_beats(meta, split, seed)
-        say(f"data: {len(X):,} beats\n{split_table(meta, parts).to_string()}"); clock.append(("data", time.time()))
-        uri, name = tracking_uri_for(tracking_uri, folder), f"{plan['model']}-{preset}-{split}-{seed}"
-        study = open_study(name, storage=storage, tracking_uri=uri, run_dir=folder)
-        n_trials_before = len(study.trials)
-        if not n_trials_before and (own := {k: cfg[k] for k in plan["space"] if cfg.get(k) is not None}):
-            study.enqueue_trial(own)  # a new study starts from the preset's own settings
-        say(f"tuning: study {name!r} in {storage_url(storage, folder)}, MLflow {uri}; "
-            f"{plan['trials']} trials of the {plan['model']} model")
-        study = tune(preset=preset, n_trials=plan["trials"], model=plan["model"], split=split, seed=seed, storage=storage,
-                     study_name=name, tracking_uri=uri, run_dir=folder, workers=workers, space=plan["space"])
-        clock.append(("tuning", time.time()))
-        members = best_trials(study, plan["ensemble"])
+        say(f"data: {len(X):,} beats\n{split_table(meta, parts).to_string()}"); tick("data")
+        uri = tracking_uri_for(tracking_uri, folder)
+        study, n_trials_before = _tuned_study(plan, preset=preset, split=split, seed=seed, storage=storage,
+                                              tracking_uri=uri, folder=folder, workers=workers, say=say)
+        tick("tuning")
+        members = best_trials(study, plan.ensemble)
         say(f"chosen: the mean of trials {', '.join(str(t.number) for t in members)} (test macro AUROC "
             f"{', '.join(format(t.user_attrs['test_macro_auroc'], '.4f') for t in members)}); the best: {members[0].params}")
-        model, features = chosen_model(members, uri, folder/"model")
-        labels, predictions = meta["label"].to_numpy(), {}
-        for part in ("test", "holdout"):
-            idx = parts[part]
-            predictions[part] = (labels[idx], softmax(predict_logits(model, beat_features(X[idx], features)), axis=1))
-        groups = {p: meta["record"].to_numpy()[parts[p]] if split == "interpatient" else None for p in predictions}
-        results = {p: evaluate(*predictions[p], groups=groups[p], n_boot=plan["n_boot"], seed=seed) for p in predictions}
-        for part, file in (("test", "test_metrics.json"), ("holdout", "metrics.json")):
-            write_metrics(folder/file, results[part], split=split, preset=preset, seed=seed)
-        y_hold, p_hold = predictions["holdout"]
-        write_atomically(folder/"ec57_holdout.csv",
-                         ec57_table(y_hold, p_hold.argmax(1), meta["record"].to_numpy()[parts["holdout"]]).to_csv)
-        write_atomically(folder/"predictions.npz", lambda tmp: np.savez_compressed(
-            tmp, **{f"{p}_{k}": v for p, (y, pr) in predictions.items() for k, v in (("y", y), ("proba", pr))}))
+        predictions = _predictions(*chosen_model(members, uri, folder/"model"), X=X, meta=meta, parts=parts)
+        records = {p: meta["record"].to_numpy()[parts[p]] for p in predictions}
+        _write_evaluation(folder, predictions, records, plan=plan, split=split, preset=preset, seed=seed)
         history = trial_history(members[0], uri)
         write_atomically(folder/"history.csv", history.to_csv)
         write_atomically(folder/"trials.csv", lambda tmp: trials_table(study).to_csv(tmp, index=False))
-        clock.append(("evaluation", time.time()))
+        tick("evaluation")
         res = RunResult(folder=folder, metrics=read_metrics(folder/"metrics.json"),
                         test_metrics=read_metrics(folder/"test_metrics.json"), study=study, members=members,
                         predictions=predictions, history=history, seconds=time.time() - start)
-        write_figures(res, split); clock.append(("figures", time.time()))
+        write_figures(res, split); tick("figures")
         if len(study.trials) > n_trials_before:  # a rerun that trains nothing keeps the times of the call that trained
             timings = pd.DataFrame({"stage": [s for s, _ in clock[1:]], "seconds": np.diff([t for _, t in clock])})
             write_atomically(folder/"timings.csv", lambda tmp: timings.to_csv(tmp, index=False))

@@ -4,22 +4,20 @@
 
 # %% ../nbs/07_tracking.ipynb #5542aa43
 from __future__ import annotations
-import contextlib, logging, os, re, signal, socket, threading
+import contextlib, logging, os, socket
 from pathlib import Path
 
 import mlflow
 import numpy as np
-import requests
 import torch
 from mlflow.models import infer_signature
 from torch import nn
 
-from .core import DataError
+from .services import process_alive
 
 # %% auto #0
-__all__ = ['RUNS_ENV', 'EXPERIMENT', 'PID_TAG', 'HOST_TAG', 'run_dir_path', 'tracking_uri_for', 'is_server', 'ServiceError',
-           'free_port', 'check_tracking', 'artifact_root', 'get_experiment', 'process_alive', 'close_dead_runs',
-           'sigterm_interrupts', 'quiet_startup', 'tracking_to', 'open_experiment', 'log_model']
+__all__ = ['RUNS_ENV', 'EXPERIMENT', 'PID_TAG', 'HOST_TAG', 'run_dir_path', 'tracking_uri_for', 'is_server', 'artifact_root',
+           'get_experiment', 'close_dead_runs', 'quiet_startup', 'tracking_to', 'open_experiment', 'log_model']
 
 # %% ../nbs/07_tracking.ipynb #f3f926c1
 RUNS_ENV = "ECG_NBDEV_RUNS"  # names the run directory when no `run_dir` is given
@@ -41,45 +39,6 @@ def is_server(uri:str) -> bool:
     "Whether `uri` names a tracking server (which keeps its own artifacts) rather than a database or folder here."
     return uri.startswith(("http:", "https:", "databricks"))
 
-# %% ../nbs/07_tracking.ipynb #fa657641
-class ServiceError(DataError):
-    "A service a run was told to use (tracking server, database) that cannot be used; the message names it and why."
-
-# %% ../nbs/07_tracking.ipynb #be0ec08e
-def free_port() -> int:
-    "A TCP port on 127.0.0.1 that nothing listens on now."
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-# %% ../nbs/07_tracking.ipynb #5cb99e7e
-def _reason(e:Exception) -> str:
-    "The operating system's words for a failed connection (`Connection refused`), else the exception's first line."
-    if found := re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(e)): return found[1].strip()
-    return str(e).splitlines()[0] if str(e) else type(e).__name__
-
-# %% ../nbs/07_tracking.ipynb #3fd702a0
-def check_tracking(
-    uri:str,  # the MLflow store; only servers (`http://…`, `https://…`) are checked
-    timeout:float=10,  # seconds to wait for an answer
-):
-    "Raise `ServiceError` unless tracking server `uri` answers a search of experiments; a store on this machine passes."
-    if not uri.startswith(("http:", "https:")): return
-    env = os.environ  # the credentials MLflow's client would send
-    auth = ((env["MLFLOW_TRACKING_USERNAME"], env.get("MLFLOW_TRACKING_PASSWORD", ""))
-            if "MLFLOW_TRACKING_USERNAME" in env else None)
-    token = {"Authorization": f"Bearer {env['MLFLOW_TRACKING_TOKEN']}"} if "MLFLOW_TRACKING_TOKEN" in env else {}
-    try:
-        answer = requests.get(f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search", params={"max_results": 1},
-                              timeout=timeout, auth=auth, headers=token)
-    except requests.Timeout:
-        raise ServiceError(f"MLflow tracking server {uri} did not answer within {timeout:g} s") from None
-    except requests.RequestException as e:
-        raise ServiceError(f"MLflow tracking server {uri} does not answer: {_reason(e)}") from None
-    if answer.status_code != 200:
-        raise ServiceError(f"MLflow tracking server {uri} answered HTTP {answer.status_code} to a search of "
-                           "experiments: expected an MLflow server (`mlflow server`) with a working store")
-
 # %% ../nbs/07_tracking.ipynb #1d22f4ea
 def artifact_root(uri:str, run_dir=None) -> str|None:
     "Where a new experiment of store `uri` keeps its artifacts: beside an SQLite file, else in the run directory, or None."
@@ -95,15 +54,6 @@ def get_experiment(client:mlflow.MlflowClient, name:str=EXPERIMENT, run_dir=None
     except mlflow.exceptions.MlflowException:  # created meanwhile by a parallel run
         return client.get_experiment_by_name(name).experiment_id
 
-# %% ../nbs/07_tracking.ipynb #68742a6d
-def process_alive(pid:int) -> bool:
-    "Whether process `pid` exists and is not a zombie."
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError: return True  # no /proc: trust kill()
-
 # %% ../nbs/07_tracking.ipynb #b3c141f2
 def close_dead_runs(client:mlflow.MlflowClient, experiment_id:str) -> list[str]:
     "Mark `RUNNING` runs of `experiment_id` started on this host by a process that is gone as `FAILED`; their ids."
@@ -114,16 +64,6 @@ def close_dead_runs(client:mlflow.MlflowClient, experiment_id:str) -> list[str]:
         client.set_tag(run_id, "ecg_nbdev.failure", "the training process ended without closing the run")
         client.set_terminated(run_id, "FAILED")
     return dead
-
-# %% ../nbs/07_tracking.ipynb #82bd727a
-@contextlib.contextmanager
-def sigterm_interrupts():
-    "Within the block, SIGTERM raises KeyboardInterrupt in the main thread."
-    if threading.current_thread() is not threading.main_thread(): yield; return
-    def interrupt(signum, frame): raise KeyboardInterrupt(f"signal {signum}")
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try: yield
-    finally: signal.signal(signal.SIGTERM, previous)
 
 # %% ../nbs/07_tracking.ipynb #01abfccd
 @contextlib.contextmanager

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_training.ipynb #d3a15380
 from __future__ import annotations
-import inspect, os, socket, sys, tempfile, warnings
+import contextlib, dataclasses, inspect, os, socket, sys, tempfile, warnings
 from dataclasses import dataclass
 
 import lightning as L
@@ -19,17 +19,19 @@ import ecg_nbdev
 from .augmentation import balance_classes
 from .callbacks import (EarlyStoppingRestoreBest, EpochSummary, MetricsCallback, classification_metrics,
                                  plot_early_stopping)
-from .core import AAMI_CLASSES, DEFAULT_AUGMENT, run_config
+from .core import AAMI_CLASSES
 from .data import RHYTHM_COLUMNS, load_beats, load_windows, split_beats
-from .evaluation import confusion_figure
+from .figures import confusion_figure
 from .features import WINDOW_LEN, beat_features, rhythm_inputs
 from .model import (MODELS, BeatClassifier, BeatDataModule, make_model, predict_logits, probability_net,
                              save_model)
-from .tracking import (EXPERIMENT, HOST_TAG, PID_TAG, log_model, open_experiment, quiet_startup,
-                                sigterm_interrupts, tracking_to, tracking_uri_for)
+from .services import sigterm_interrupts
+from .settings import DEFAULT_AUGMENT, Settings, run_config
+from .tracking import (EXPERIMENT, HOST_TAG, PID_TAG, log_model, open_experiment, quiet_startup, tracking_to,
+                                tracking_uri_for)
 
 # %% auto #0
-__all__ = ['input_rows', 'run_data', 'class_weights', 'trainer_precision', 'TrainResult', 'early_stopping', 'train']
+__all__ = ['input_rows', 'run_data', 'class_weights', 'trainer_precision', 'TrainResult', 'fit', 'early_stopping', 'train']
 
 # %% ../nbs/08_training.ipynb #7104ec03
 def input_rows(
@@ -96,20 +98,27 @@ class TrainResult:
     tracking_uri: str
     model_uri: str         # `models:/…` in that store, for `mlflow.pyfunc.load_model`
     best_score: float      # validation macro AUROC of that epoch
-    config: dict           # the settings it ran with (`run_config`)
+    config: Settings       # the settings it ran with (`run_config`)
 
 # %% ../nbs/08_training.ipynb #2838b084
-def _fit(model, data, cfg, seed, callbacks):
+def fit(
+    model:BeatClassifier,  # the network to train, e.g. from `make_model`
+    data:dict,  # "train" and "val": `(X, y)` each, the network's inputs and labels
+    cfg:Settings,  # the run's settings: batches, epochs and Lightning's flags
+    seed:int,  # the order of the batches
+    callbacks:list,  # Lightning callbacks: at least the metrics and a stopper (`MetricsCallback`, `early_stopping`)
+) -> BeatClassifier:
+    "Train `model` on `data` with Lightning as `cfg` says; the model, on the CPU, in evaluation mode."
     tty = sys.stdout.isatty()  # a progress bar on a terminal, one line per epoch in logs
-    dm = BeatDataModule(*data["train"], *data["val"], batch_size=cfg["batch_size"], num_workers=cfg["num_workers"],
+    dm = BeatDataModule(*data["train"], *data["val"], batch_size=cfg.batch_size, num_workers=cfg.num_workers,
                         seed=seed)
     with tempfile.TemporaryDirectory(prefix="ecg_nbdev-") as root, warnings.catch_warnings():
         # batches are tensor gathers: workers would only add copies
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*LeafSpec.*")  # a deprecation inside Lightning itself
         warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # under DDP the metrics are gathered by torchmetrics
-        trainer = L.Trainer(max_epochs=cfg["max_epochs"], accelerator=cfg["accelerator"], devices=cfg["devices"],
-                            strategy=cfg["strategy"], precision=cfg["precision"],
+        trainer = L.Trainer(max_epochs=cfg.max_epochs, accelerator=cfg.accelerator, devices=cfg.devices,
+                            strategy=cfg.strategy, precision=cfg.precision,
                             use_distributed_sampler=False,  # the data module shards itself
                             deterministic=True, logger=False, enable_checkpointing=False, default_root_dir=root,
                             num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=tty,
@@ -138,15 +147,58 @@ def _record(model, data, stopper, title, features, example):
 
 # %% ../nbs/08_training.ipynb #e46fdbac
 def early_stopping(
-    cfg:dict,  # a run's settings (`run_config`)
+    cfg:Settings,  # a run's settings (`run_config`)
     split:str,  # the run's split: kaggle (beats at random) or interpatient (by patient)
 ) -> EarlyStoppingRestoreBest:
     "The stopper `train` uses on validation macro AUROC: the best epoch's weights, or the last of a one-cycle `kaggle` run."
-    keep_last = cfg["lr_schedule"] == "onecycle" and split == "kaggle"  # the whole cycle, then its annealed weights
+    keep_last = cfg.lr_schedule == "onecycle" and split == "kaggle"  # the whole cycle, then its annealed weights
     # judged by the score the study maximises: the validation loss stays flat through the second half of a one-cycle
     # schedule, and its noisy minimum can fall at the peak learning rate
-    return EarlyStoppingRestoreBest("val_macro_auroc", patience=cfg["max_epochs"] if keep_last else cfg["patience"],
+    return EarlyStoppingRestoreBest("val_macro_auroc", patience=cfg.max_epochs if keep_last else cfg.patience,
                                     restore_best_weights=not keep_last)
+
+# %% ../nbs/08_training.ipynb #a19f096e
+def _run_inputs(cfg:Settings, split:str, seed:int, data_path):
+    "The run's parts as drawn (raw rows, for the logged model's input example) and as the network reads them."
+    beats = run_data(split=split, seed=seed, per_class=cfg.per_class, augment=cfg.augment, features=cfg.features,
+                     data_path=data_path)
+    return beats, {k: (beat_features(X, cfg.features), y) for k, (X, y) in beats.items()}
+
+def _seed_weights(seed:int, model_seed:int|None) -> int:
+    "The seed of the weights and batches: `model_seed` (reseeding, a member of a seed ensemble), else the run's."
+    if model_seed is None: return seed  # drawn on from the run's seed, after the balancing
+    L.seed_everything(model_seed, verbose=False)  # the same split and balancing, other weights and batches
+    return model_seed
+
+def _network(model:str, cfg:Settings, train_part:tuple) -> BeatClassifier:
+    "Network `model` as `cfg` says, for inputs like `train_part`'s, its loss weighted by `cfg.class_weight`."
+    X, y = train_part
+    shape = dict(beat_length=WINDOW_LEN, rhythm_size=len(RHYTHM_COLUMNS)) if cfg.features == "rhythm" else {}
+    # only when asked for: a model without a weighted loss (the linear one) then refuses them instead of dropping them
+    weights = {} if cfg.class_weight is None else {"class_weights": class_weights(y, cfg.class_weight)}
+    return make_model(model, cfg, input_size=X.shape[1], **shape, **weights)
+
+# %% ../nbs/08_training.ipynb #bbff2e75
+@contextlib.contextmanager
+def _tracked_run(experiment_id:str, run_name:str, tags:dict):
+    "An MLflow run for the block, ended FINISHED, KILLED (Ctrl-C, SIGTERM) or FAILED as the block ends."
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
+    try: yield run
+    except BaseException as e:  # Lightning turns Ctrl-C and SIGTERM into SystemExit
+        mlflow.end_run("KILLED" if isinstance(e, (KeyboardInterrupt, SystemExit)) else "FAILED")
+        raise
+    mlflow.end_run("FINISHED")
+
+def _log_settings(cfg:Settings, net:BeatClassifier, data:dict, **run):
+    "Log the run's settings: the training ones of `cfg`, what `net` was built with, `run` and each part's size."
+    model_settings = {k for cls in MODELS.values() for k in inspect.signature(cls).parameters}
+    mlflow.log_params({**{k: v for k, v in dataclasses.asdict(cfg).items() if k not in model_settings},
+                       **net.hparams, **run, **{f"n_{k}": len(v[1]) for k, v in data.items()}})
+
+def _result(run_id, net, metrics, stopper, uri, model_uri, cfg) -> TrainResult:
+    return TrainResult(run_id=run_id, model=net, metrics=metrics, best_epoch=stopper.best_epoch,
+                       stop_epoch=stopper.stop_epoch, tracking_uri=uri, model_uri=model_uri,
+                       best_score=stopper.best_score, config=cfg)
 
 # %% ../nbs/08_training.ipynb #84254e17
 def train(
@@ -166,43 +218,22 @@ def train(
 ) -> TrainResult:
     "Train `model` at `preset` (and `overrides`) on `split`; settings, metrics, figures and model go to one MLflow run."
     cfg = run_config(preset, model, **overrides)
-    cfg["precision"] = trainer_precision(cfg["precision"], cfg["accelerator"])  # what this machine computes fast
+    cfg = dataclasses.replace(cfg, precision=trainer_precision(cfg.precision, cfg.accelerator))  # what runs fast here
     with quiet_startup(), sigterm_interrupts(), tracking_to(tracking_uri_for(tracking_uri, run_dir)) as uri:
         experiment_id = open_experiment(uri, run_dir, experiment)
         L.seed_everything(seed, verbose=False)
-        beats = run_data(split=split, seed=seed, per_class=cfg["per_class"], augment=cfg["augment"],
-                         features=cfg["features"], data_path=data_path)
-        data = {k: (beat_features(X, cfg["features"]), y) for k, (X, y) in beats.items()}
-        shape = dict(beat_length=WINDOW_LEN, rhythm_size=len(RHYTHM_COLUMNS)) if cfg["features"] == "rhythm" else {}
-        weights_seed = seed if cfg["model_seed"] is None else cfg["model_seed"]
-        if cfg["model_seed"] is not None:  # the same split and balancing, other weights and batches: a seed ensemble
-            L.seed_everything(weights_seed, verbose=False)
-        net = make_model(model, input_size=data["train"][0].shape[1], **shape, **cfg,
-                         class_weights=class_weights(data["train"][1], cfg["class_weight"]))
-        stopper = early_stopping(cfg, split)
-        tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), "ecg_nbdev.version": ecg_nbdev.__version__,
-                **(tags or {}),
-                **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {})}  # e.g. a trial under its study
+        beats, data = _run_inputs(cfg, split, seed, data_path)
+        weights_seed = _seed_weights(seed, cfg.model_seed)
+        net, stopper = _network(model, cfg, data["train"]), early_stopping(cfg, split)
+        callbacks = [MetricsCallback(), stopper, *callbacks]
         if rank_zero_only.rank:  # another process of data-parallel training (Lightning reran this call): rank 0 records
-            _fit(net, data, cfg, weights_seed, [MetricsCallback(), stopper, *callbacks])
-            return TrainResult(run_id=None, model=net, metrics={}, best_epoch=stopper.best_epoch,
-                               stop_epoch=stopper.stop_epoch, tracking_uri=uri, model_uri=None,
-                               best_score=stopper.best_score, config=cfg)
-        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name or f"{model}-{preset}-{split}-{seed}",
-                               tags=tags)
-        try:
-            model_settings = {k for cls in MODELS.values() for k in inspect.signature(cls).parameters}
-            mlflow.log_params({**{k: v for k, v in cfg.items() if k not in model_settings},
-                               **net.hparams,  # what this model was built with
-                               "preset": preset, "model": model, "split": split, "seed": seed,
-                               **{f"n_{k}": len(v[1]) for k, v in data.items()}})
-            _fit(net, data, cfg, weights_seed, [MetricsCallback(), stopper, *callbacks])
+            fit(net, data, cfg, weights_seed, callbacks)
+            return _result(None, net, {}, stopper, uri, None, cfg)
+        tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(), "ecg_nbdev.version": ecg_nbdev.__version__,
+                **(tags or {}), **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {})}  # a trial's study
+        with _tracked_run(experiment_id, run_name or f"{model}-{preset}-{split}-{seed}", tags) as run:
+            _log_settings(cfg, net, data, preset=preset, model=model, split=split, seed=seed)
+            fit(net, data, cfg, weights_seed, callbacks)
             metrics, model_uri = _record(net, data, stopper, title=f"{model}, {split} split, test part",
-                                         features=cfg["features"], example=beats["test"][0][:5])
-            mlflow.end_run("FINISHED")
-        except BaseException as e:  # Lightning turns Ctrl-C and SIGTERM into SystemExit
-            mlflow.end_run("KILLED" if isinstance(e, (KeyboardInterrupt, SystemExit)) else "FAILED")
-            raise
-    return TrainResult(run_id=run.info.run_id, model=net, metrics=metrics, best_epoch=stopper.best_epoch,
-                       stop_epoch=stopper.stop_epoch, tracking_uri=uri, model_uri=model_uri,
-                       best_score=stopper.best_score, config=cfg)
+                                         features=cfg.features, example=beats["test"][0][:5])
+    return _result(run.info.run_id, net, metrics, stopper, uri, model_uri, cfg)

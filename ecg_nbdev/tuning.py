@@ -4,9 +4,7 @@
 
 # %% ../nbs/09_tuning.ipynb #89b80c55
 from __future__ import annotations
-import contextlib, fcntl, multiprocessing, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time
-import warnings
-from dataclasses import dataclass
+import contextlib, fcntl, hashlib, multiprocessing, os, socket, time, warnings
 from pathlib import Path
 
 import mlflow
@@ -18,16 +16,16 @@ from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
-from .core import CONV_SPACE, PRESETS, SEARCH_SPACE, SEED_SPACE
-from .tracking import (EXPERIMENT, ServiceError, check_tracking, free_port, is_server, open_experiment,
-                                process_alive, quiet_startup, run_dir_path, tracking_uri_for)
+from .services import ServiceError, check_tracking, process_alive
+from .settings import CONV_SPACE, PRESETS, SEARCH_SPACE, SEED_SPACE
+from .tracking import EXPERIMENT, is_server, open_experiment, quiet_startup, run_dir_path, tracking_uri_for
 from .training import train
 
 # %% auto #0
-__all__ = ['ORIGINAL_BEST', 'HEARTBEAT_ENV', 'GRACE_ENV', 'suggest', 'storage_url', 'open_storage', 'check_storage', 'setup_lock',
-           'fail_dead_trials', 'close_stale_trial', 'study_parent_run', 'TrialCallback', 'objective', 'report_trial',
-           'sampler_seed', 'study_pruner', 'finished_trials', 'open_study', 'tune', 'best_trials', 'best_trial',
-           'trials_table', 'postgres_tool', 'local_postgres', 'mlflow_server', 'Services', 'local_services']
+__all__ = ['ORIGINAL_BEST', 'HEARTBEAT_ENV', 'GRACE_ENV', 'SETUP_KEY', 'suggest', 'storage_url', 'open_storage', 'check_storage',
+           'setup_lock', 'storage_lock', 'fail_dead_trials', 'close_stale_trial', 'study_parent_run', 'TrialCallback',
+           'objective', 'report_trial', 'sampler_seed', 'study_pruner', 'finished_trials', 'open_study', 'tune',
+           'best_trials', 'best_trial', 'trials_table']
 
 # %% ../nbs/09_tuning.ipynb #fe13124e
 def suggest(trial:optuna.Trial, space:dict=SEARCH_SPACE) -> dict:
@@ -103,6 +101,31 @@ def setup_lock(run_dir=None):
         fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
         yield
 
+# %% ../nbs/09_tuning.ipynb #a14ff0c4
+SETUP_KEY = int.from_bytes(hashlib.sha256(b"ecg_nbdev setup").digest()[:8], "big", signed=True)  # advisory locks: int64
+
+@contextlib.contextmanager
+def storage_lock(
+    url:str,  # Optuna storage URL
+    timeout:float=600,  # seconds to wait while another worker sets up
+):
+    "Within the block, no process on any machine is setting up a study in PostgreSQL storage `url`; other URLs pass."
+    if sqlalchemy.engine.make_url(url).get_backend_name() != "postgresql": yield; return  # SQLite: `setup_lock`
+    # its own connection outside any transaction: the lock belongs to the session, freed if its process dies
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            deadline = time.monotonic() + timeout
+            # polled rather than waited on in pg_advisory_lock: a hung holder ends in an error, not a hang
+            while not conn.scalar(sqlalchemy.text("SELECT pg_try_advisory_lock(:k)"), {"k": SETUP_KEY}):
+                if time.monotonic() > deadline:
+                    raise ServiceError(f"Optuna storage {engine.url.render_as_string(hide_password=True)}: another "
+                                       f"worker has held the setup lock for more than {timeout:g} s")
+                time.sleep(0.1)
+            try: yield
+            finally: conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": SETUP_KEY})
+    finally: engine.dispose()
+
 # %% ../nbs/09_tuning.ipynb #35e8cd4c
 def fail_dead_trials(study:optuna.Study) -> list[int]:
     "Mark `RUNNING` trials of `study` whose worker process on this host is gone as `FAIL`; their numbers."
@@ -164,6 +187,9 @@ def objective(
         client, run_id = mlflow.MlflowClient(train_kwargs["tracking_uri"]), trial.user_attrs["mlflow_run_id"]
         client.set_tag(run_id, "optuna.state", "PRUNED"); client.set_terminated(run_id, "KILLED")
         raise
+    except Exception as e:  # kept with the failed trial, so that a study whose trials all fail can say why
+        trial.set_user_attr("error", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:500])
+        raise
     for k in ("test_macro_auroc", "test_micro_accuracy", "test_macro_f1"): trial.set_user_attr(k, res.metrics[k])
     trial.set_user_attr("model_uri", res.model_uri)
     trial.set_user_attr("best_epoch", res.best_epoch)
@@ -208,7 +234,9 @@ def _worker(study_name, url, n_trials, timeout, threads, kwargs, index=0):
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
                               pruner=study_pruner(kwargs["space"]))
     done = MaxTrialsCallback(n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
-    study.optimize(lambda t: objective(t, **kwargs), callbacks=[done, report_trial], timeout=timeout,
+    def give_up(study, trial):  # a setting or input every trial fails on would be retried for ever
+        if len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,))) >= n_trials: study.stop()
+    study.optimize(lambda t: objective(t, **kwargs), callbacks=[done, give_up, report_trial], timeout=timeout,
                    gc_after_trial=True,
                    catch=(RuntimeError, ValueError))  # a diverging trial fails alone; the study goes on
 
@@ -227,9 +255,11 @@ def open_study(
     "Create or open study `study_name`, fail the trials of dead workers and make its MLflow parent run; trains nothing."
     url, uri = storage_url(storage, run_dir), tracking_uri_for(tracking_uri, run_dir)
     check_storage(url); check_tracking(uri)  # a wrong service is named before anything is created
-    # the lock serialises the creation of local stores; with a database and a server, nothing here is local
+    # the file lock serialises the creation of local stores, the database's lock that of the tables, the study and
+    # its parent run among workers on every machine, which would otherwise each make one
     local = url.startswith("sqlite") or not is_server(uri)
-    with setup_lock(run_dir) if local else contextlib.nullcontext(), quiet_startup(), warnings.catch_warnings():
+    with setup_lock(run_dir) if local else contextlib.nullcontext(), storage_lock(url), quiet_startup(), \
+         warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # fail_stale_trials is experimental
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created", "Using an existing study"
         study = optuna.create_study(study_name=study_name, storage=open_storage(url, tracking_uri=uri),
@@ -271,7 +301,12 @@ def tune(
         try: _worker(**job)
         finally:
             for p in procs: p.join()
-    return optuna.load_study(study_name=study_name, storage=open_storage(url))
+    study = optuna.load_study(study_name=study_name, storage=open_storage(url))
+    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    if finished_trials(study) < n_trials and len(failed) >= n_trials:
+        raise RuntimeError(f"study {study_name!r}: {len(failed)} trials failed and {finished_trials(study)} finished; "
+                           f"the last failed with {failed[-1].user_attrs.get('error', 'no error recorded')}")
+    return study
 
 # %% ../nbs/09_tuning.ipynb #57e2b96c
 def best_trials(
@@ -297,95 +332,3 @@ def trials_table(study:optuna.Study) -> pd.DataFrame:
     df = df[[c for c in keep if c in df]]
     return df.rename(columns=lambda c: c.removeprefix("params_").removeprefix("user_attrs_")
                      .replace("value", "val_macro_auroc"))
-
-# %% ../nbs/09_tuning.ipynb #ae470537
-def postgres_tool(name:str) -> str:
-    "Path of PostgreSQL server program `name` (initdb, pg_ctl): the newest under /usr/lib/postgresql, else on the PATH."
-    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
-    if path := (str(found[-1]) if found else shutil.which(name)): return path
-    raise ServiceError(f"PostgreSQL's {name} was not found in /usr/lib/postgresql/*/bin or on the PATH: "
-                       "expected the PostgreSQL server (apt-get install -y postgresql)")
-
-# %% ../nbs/09_tuning.ipynb #d186c552
-def _run(what:str, cmd:list, **kw):
-    "Run `cmd`; a failure is a `ServiceError` naming `what` with the end of its output."
-    done = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if done.returncode: raise ServiceError(f"{what} failed: {(done.stderr or done.stdout).strip()[-500:]}")
-
-# %% ../nbs/09_tuning.ipynb #9a0baafa
-@contextlib.contextmanager
-def local_postgres(
-    databases=("optuna", "mlflow"),  # databases to create
-    user:str="ecg",  # the superuser the URLs log in as, with a new random password
-) -> dict:
-    "A throwaway PostgreSQL cluster on 127.0.0.1 and a free port, `{database: URL}`; deleted after the block."
-    initdb, pg_ctl, createdb = (postgres_tool(n) for n in ("initdb", "pg_ctl", "createdb"))
-    folder = Path(tempfile.mkdtemp(prefix="ecg_nbdev-postgres-"))
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # postgres refuses to run as root
-    password, port, data, started = secrets.token_hex(12), free_port(), folder/"data", False
-    try:
-        (folder/"password").write_text(password)
-        if as_owner:
-            for path in (folder, folder/"password"): shutil.chown(path, "postgres")
-        _run("PostgreSQL initdb", as_owner + [initdb, "-D", str(data), "-U", user, "--pwfile", str(folder/"password"),
-                                             "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-sync"], cwd=folder)
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off"  # throwaway: no fsync
-        started = True
-        _run("PostgreSQL start", as_owner + [pg_ctl, "-D", str(data), "-l", str(folder/"server.log"), "-w", "-t", "120",
-                                             "-o", options, "start"], cwd=folder)
-        for db in databases:
-            _run(f"PostgreSQL createdb {db}", [createdb, "-h", "127.0.0.1", "-p", str(port), "-U", user, db],
-                 env={**os.environ, "PGPASSWORD": password}, cwd=folder)
-        yield {db: f"postgresql+psycopg2://{user}:{password}@127.0.0.1:{port}/{db}" for db in databases}
-    finally:
-        if started: subprocess.run(as_owner + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], cwd=folder,
-                                   capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
-
-# %% ../nbs/09_tuning.ipynb #dec453ea
-@contextlib.contextmanager
-def mlflow_server(
-    backend:str,  # the server's store, e.g. a PostgreSQL URL
-    artifacts:Path,  # folder where the server keeps the artifacts runs send it
-    wait:float=300,  # seconds it may take to answer (the first start creates its tables)
-) -> str:
-    "An MLflow tracking server with proxied artifacts on 127.0.0.1 and a free port, its URI; stopped after the block."
-    port, log = free_port(), Path(artifacts)/"mlflow-server.log"
-    Path(artifacts).mkdir(parents=True, exist_ok=True)
-    uri = f"http://127.0.0.1:{port}"
-    with open(log, "w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
-                                   "--artifacts-destination", Path(artifacts).resolve().as_uri(),
-                                   "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                                  stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)  # its own process group: one kill stops it all
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try: check_tracking(uri, timeout=5); break
-            except ServiceError as e:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise ServiceError(f"{e}; the server's log ends: {log.read_text()[-800:]}") from None
-                time.sleep(0.5)
-        yield uri
-    finally:
-        with contextlib.suppress(ProcessLookupError): os.killpg(server.pid, signal.SIGTERM)
-        try: server.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL); server.wait()
-
-# %% ../nbs/09_tuning.ipynb #fc606c41
-@dataclass
-class Services:
-    "Where `local_services` listens."
-    storage: str       # Optuna storage URL, `postgresql+psycopg2://…/optuna`
-    tracking_uri: str  # MLflow tracking server, `http://127.0.0.1:PORT`
-    artifacts: Path    # where the server keeps the artifacts
-
-# %% ../nbs/09_tuning.ipynb #a3927072
-@contextlib.contextmanager
-def local_services() -> Services:
-    "A throwaway PostgreSQL (databases optuna, mlflow) and an MLflow server on it; both deleted after the block."
-    with tempfile.TemporaryDirectory(prefix="ecg_nbdev-artifacts-") as artifacts, local_postgres() as db, \
-         mlflow_server(db["mlflow"], Path(artifacts)) as uri:
-        yield Services(storage=db["optuna"], tracking_uri=uri, artifacts=Path(artifacts))
