@@ -54,7 +54,8 @@ def temporal_shift(
     x = check_beats(x)
     shift = check_rng(rng).integers(-max_shift, max_shift + 1, size=len(x))
     padded = np.pad(x, ((0, 0), (max_shift, max_shift)), mode="edge")  # the gap takes the nearest real value
-    windows = np.lib.stride_tricks.sliding_window_view(padded, x.shape[1], axis=1)  # windows[i, k] = padded[i, k:k + 187], a view
+    # windows[i, k] = padded[i, k:k + 187], a view
+    windows = np.lib.stride_tricks.sliding_window_view(padded, x.shape[1], axis=1)
     return windows[np.arange(len(x)), max_shift - shift]  # a positive shift moves the beat later
 
 # %% ../nbs/03_augmentation.ipynb #d581359a

@@ -71,7 +71,8 @@ class MetricsCallback(Callback):
         self.history, self._val = [], {}
 
     def on_fit_start(self, trainer, pl_module):
-        for metrics, loss in self.stages.values(): metrics.to(pl_module.device); loss.to(pl_module.device)  # where the logits are: a GPU too
+        # where the logits are: a GPU too
+        for metrics, loss in self.stages.values(): metrics.to(pl_module.device); loss.to(pl_module.device)
 
     def _update(self, stage, outputs):
         metrics, loss = self.stages[stage]
@@ -129,7 +130,8 @@ class EarlyStoppingRestoreBest(Callback):
 
     def on_train_end(self, trainer, pl_module):
         if self.best_state is not None: pl_module.load_state_dict(self.best_state)
-        elif not self.restore_best_weights and self.scores:  # the weights kept are the last: their epoch and score count
+        # the weights kept are the last: their epoch and score count
+        elif not self.restore_best_weights and self.scores:
             self.best_epoch, self.best_score = self.stop_epoch, self.scores[self.stop_epoch]
 
 # %% ../nbs/06_callbacks.ipynb #6adba0d4

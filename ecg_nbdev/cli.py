@@ -113,7 +113,8 @@ def predict_command(args):
             print(f"\nagreement with the annotated beats, per record and gross (ANSI/AAMI EC57, %; +P V (AAMI): an F beat "
                   f"called V is no false V):\n{ec57_text(table)}")
         return
-    source = "xqrs" if args.compare and args.beats == "auto" else args.beats  # scoring the detector too is the point of comparing
+    # scoring the detector too is the point of comparing
+    source = "xqrs" if args.compare and args.beats == "auto" else args.beats
     X, index, fs = wfdb_beats(where, source, getattr(net, "features", "raw"))
     frame = prediction_frame(index, predict_proba(net, X, batch_size=args.batch_size, progress=None))
     write_predictions(frame, args.out)

@@ -21,7 +21,8 @@ def write_atomically(
 ) -> Path:
     "Call `write(tmp)` with a temporary path next to `path` (same suffix), then rename it to `path`; the path."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")  # the suffix stays: numpy and matplotlib read it
+    # the suffix stays: numpy and matplotlib read it
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         write(tmp)
         os.replace(tmp, path)  # readers see the old file or the new one, never half of one

@@ -21,7 +21,8 @@ def local_peaks(
     "The peaks `wfdb.processing.find_local_peaks` finds, from one maximum filter instead of a Python loop over every sample."
     sig = np.asarray(sig, dtype=np.float64)
     if sig.min() == sig.max(): return np.empty(0)
-    window_max = ndimage.maximum_filter1d(sig, size=2*radius, mode="constant", cval=-np.inf)  # over [i - radius, i + radius)
+    # over [i - radius, i + radius)
+    window_max = ndimage.maximum_filter1d(sig, size=2*radius, mode="constant", cval=-np.inf)
     peaks, free_from = [], 0
     for i in np.flatnonzero(sig == window_max):  # after a peak the scan skips `radius` samples, as wfdb's does
         if i >= free_from: peaks.append(i); free_from = i + radius
@@ -35,7 +36,8 @@ def detect_peaks(
     "Sample indices of the R peaks `wfdb.processing.XQRS` finds in `signal`, sorted and unique."
     if len(signal) < fs: return np.empty(0, dtype=np.int64)  # too short for its filters, and for a beat
     xqrs = processing.XQRS(sig=np.asarray(signal, dtype=np.float64), fs=fs)
-    with patch.object(processing.qrs, "find_local_peaks", local_peaks):  # the same peaks, without a loop over every sample
+    # the same peaks, without a loop over every sample
+    with patch.object(processing.qrs, "find_local_peaks", local_peaks):
         xqrs.detect(verbose=False)
     return np.unique(np.asarray(xqrs.qrs_inds, dtype=np.int64))
 

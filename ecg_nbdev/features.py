@@ -41,7 +41,8 @@ def check_beats(
 # %% ../nbs/02_features.ipynb #19691c13
 @lru_cache(maxsize=8)
 def _cwt_matrix(scales:tuple, wavelet) -> np.ndarray:
-    coefs, _ = pywt.cwt(np.eye(BEAT_LEN), scales, wavelet, axis=1)  # coefs[s, i, t]: output at time t of an impulse at time i
+    # coefs[s, i, t]: output at time t of an impulse at time i
+    coefs, _ = pywt.cwt(np.eye(BEAT_LEN), scales, wavelet, axis=1)
     if np.iscomplexobj(coefs): raise ValueError(f"wavelet {wavelet!r} is complex; only real wavelets give real features")
     W = np.ascontiguousarray(coefs.transpose(1, 0, 2).reshape(BEAT_LEN, -1), dtype=np.float32)
     W.flags.writeable = False  # cached and shared between calls

@@ -68,7 +68,8 @@ def resolve_input(
     if path.suffix.lower() in (".hea", ".dat", ".atr"): path = path.with_suffix("")
     if Path(f"{path}.hea").is_file(): return "record", path
     if path.is_dir() and any(path.glob("*.hea")): return "folder", path
-    if Path(source).is_file(): return "csv", Path(source)  # anything else is read as a CSV, whose reader says what is wrong
+    # anything else is read as a CSV, whose reader says what is wrong
+    if Path(source).is_file(): return "csv", Path(source)
     if str(source) in MITDB_RECORDS: return "record", find_mitdb(data)/str(source)
     raise DataError(f"{source}: no such file or record; expected a Kaggle-format CSV file or a WFDB record "
                     f"(the path of NAME.hea and its signal file without extension, or an MIT-BIH record name such as 100)")
@@ -122,7 +123,8 @@ def wfdb_beats(
     if rec.fs != round(rec.fs):
         raise DataError(f"record {base.name} ({base}.hea): sampling rate {rec.fs} Hz, expected a whole number of Hz")
     fs, digital, physical = int(round(rec.fs)), rec.d_signal[:, lead], rec.dac(return_res=64)[:, lead]
-    if (gap := np.isnan(physical)).any():  # missing samples are bridged: neither the detector nor the resampler can take NaN
+    # missing samples are bridged: neither the detector nor the resampler can take NaN
+    if (gap := np.isnan(physical)).any():
         t = np.arange(len(physical))
         digital, physical = (np.interp(t, t[~gap], s[~gap]) for s in (digital, physical))
     if beats == "xqrs" or ann is None:
@@ -211,7 +213,8 @@ def compare_beats(
     found = np.full(len(ref_y), K)
     found[m >= 0] = det_y[m[m >= 0]]
     C = confusion_counts(np.r_[ref_y, np.full(len(extra), K)], np.r_[found, det_y[extra]], n_classes=K + 1)
-    rates = class_rates(C)  # over the 6 x 6 matrix: a class's Se row includes its missed beats, its +P column the extra beats
+    # over the 6 x 6 matrix: a class's Se row includes its missed beats, its +P column the extra beats
+    rates = class_rates(C)
     C = C[0].astype(np.int64)
     matched = int((m >= 0).sum())
     table = pd.DataFrame({"reference": C[:K].sum(1), "detected": C[:K, :K].sum(1), "predicted": C[:, :K].sum(0),

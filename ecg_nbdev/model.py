@@ -95,7 +95,8 @@ class Conv1dAs2d(nn.Conv1d):
     "`nn.Conv1d`, weights and all, computed as a 2-D convolution over `(n, c, 1, length)` in channels-last memory."
     def forward(self, x):
         one_channel = self.in_channels == 1 and self.stride == self.dilation == (1,)
-        if one_channel and not torch.onnx.is_in_onnx_export(): return self._one_channel(x)  # ONNX Runtime: a Conv is faster
+        # ONNX Runtime: a Conv is faster
+        if one_channel and not torch.onnx.is_in_onnx_export(): return self._one_channel(x)
         weight = self.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
         return F.conv2d(x, weight, self.bias, (1, *self.stride), (0, *self.padding), (1, *self.dilation), self.groups)
 
@@ -140,7 +141,8 @@ class RhythmFusion(nn.Module):
 class ConvModel(BeatClassifier):
     "1-D residual CNN: residual blocks, global average+max pooling, dropout and a linear head; optionally a rhythm branch."
     def __init__(self,
-                 input_size:int=187,  # inputs per beat: a whole number of `beat_length`-sample channels, then the rhythm
+                 # inputs per beat: a whole number of `beat_length`-sample channels, then the rhythm
+                 input_size:int=187,
                  beat_length:int=187,  # samples per channel
                  channels:tuple=(32, 64, 64, 128),  # output width of each residual block
                  kernel_size:int=5,  # convolution width, in samples
@@ -304,7 +306,8 @@ def probability_net(
     if features == "cwt":
         W = cwt_matrix()  # beat_features' defaults: scales 1-4, Mexican hat
         cwt = nn.Linear(BEAT_LEN, W.shape[1], bias=False)
-        cwt.weight = nn.Parameter(torch.tensor(np.ascontiguousarray(W.T)), requires_grad=False)  # x @ W, as `cwt_features` computes it
+        # x @ W, as `cwt_features` computes it
+        cwt.weight = nn.Parameter(torch.tensor(np.ascontiguousarray(W.T)), requires_grad=False)
         layers.insert(0, cwt)
     out = nn.Sequential(*layers).eval()
     out.features = features  # what `export_onnx` writes into the file's metadata

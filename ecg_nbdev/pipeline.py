@@ -190,7 +190,8 @@ def run_pipeline(
     split:str="kaggle",  # kaggle (beats at random) or interpatient (de Chazal's DS1/DS2 records)
     out=None,  # results folder; default `results/PRESET-SPLIT`
     storage:str|None=None,  # Optuna storage URL; default SQLite `optuna.db` in the results folder
-    tracking_uri:str|None=None,  # MLflow store; default `$MLFLOW_TRACKING_URI`, else SQLite `mlflow.db` in the results folder
+    # MLflow store; default `$MLFLOW_TRACKING_URI`, else SQLite `mlflow.db` in the results folder
+    tracking_uri:str|None=None,
     seed:int=0,  # the split, the study and the bootstrap
     workers:int=1,  # tuning worker processes on this machine
     data_path=None,  # MIT-BIH folder; default as `find_mitdb`

@@ -65,7 +65,8 @@ def run_data(
 # %% ../nbs/08_training.ipynb #e2512081
 def class_weights(
     y,  # the training labels
-    kind:str|None=None,  # None: every beat counts the same; "inverse": each class as much as if the classes were balanced
+    # None: every beat counts the same; "inverse": each class as much as if the classes were balanced
+    kind:str|None=None,
 ) -> tuple|None:
     "Per-class loss weights for labels `y`: None, or inverse frequency `n / (K × count)` (1 for a class absent from `y`)."
     if kind is None: return None
