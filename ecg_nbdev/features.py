@@ -26,7 +26,7 @@ def check_beats(
     X,  # beats `(n, width)` of any real dtype
     width:int=BEAT_LEN,  # values a row: 187 for a Kaggle beat
 ) -> np.ndarray:
-    "`X` as float32 rows `(n, width)`, uncopied when it already is; else a ValueError naming the shape or the first bad row."
+    "`X` as float32 rows `(n, width)`, uncopied if it is; else a ValueError naming the shape or the first bad row."
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != width: raise ValueError(f"beats must have shape (n, {width}), got {X.shape}")
     if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
@@ -43,7 +43,8 @@ def check_beats(
 def _cwt_matrix(scales:tuple, wavelet) -> np.ndarray:
     # coefs[s, i, t]: output at time t of an impulse at time i
     coefs, _ = pywt.cwt(np.eye(BEAT_LEN), scales, wavelet, axis=1)
-    if np.iscomplexobj(coefs): raise ValueError(f"wavelet {wavelet!r} is complex; only real wavelets give real features")
+    if np.iscomplexobj(coefs):
+        raise ValueError(f"wavelet {wavelet!r} is complex; only real wavelets give real features")
     W = np.ascontiguousarray(coefs.transpose(1, 0, 2).reshape(BEAT_LEN, -1), dtype=np.float32)
     W.flags.writeable = False  # cached and shared between calls
     return W
@@ -62,7 +63,7 @@ def cwt_features(
     scales=(1, 2, 3, 4),  # the wavelet scales, in samples
     wavelet="mexh",  # a real `pywt` continuous wavelet
 ) -> np.ndarray:
-    "Beats `(n, 187)` → their wavelet coefficients `(n, len(scales) * 187)` float32, scale by scale, as per-row `pywt.cwt`."
+    "Beats `(n, 187)` → wavelet coefficients `(n, len(scales) * 187)` float32, scale by scale, as per-row `pywt.cwt`."
     X = check_beats(signals)
     W = cwt_matrix(scales, wavelet)
     out = np.empty((len(X), W.shape[1]), dtype=np.float32)
@@ -79,7 +80,7 @@ def beat_features(
     scales=(1, 2, 3, 4),  # the wavelet scales of `cwt`, in samples
     wavelet="mexh",  # the wavelet of `cwt`
 ) -> np.ndarray:
-    "Model inputs: beats' wavelet coefficients (`'cwt'`), a float32 copy of the samples (`'raw'`) or of `rhythm_inputs` rows."
+    "Model inputs: the beats' wavelet coefficients (`'cwt'`), float32 copies of the samples (`'raw'`) or rhythm rows."
     if features == "cwt": return cwt_features(X, scales, wavelet)
     if features == "raw": return np.array(check_beats(X), dtype=np.float32)
     if features == "rhythm": return np.array(check_beats(X, RHYTHM_WIDTH), dtype=np.float32)
