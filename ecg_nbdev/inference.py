@@ -80,7 +80,7 @@ def kaggle_batches(
     path,  # a Kaggle-format CSV file: 187 samples a row, optionally a label 0-4
     batch_size:int=8192,  # rows a batch
 ):
-    "Batches `(X, y)` of a Kaggle-format CSV: beats `(≤batch_size, 187)` float32, labels (None without a label column)."
+    "Batches `(X, y)` of a Kaggle-format CSV: beats `(≤batch_size, 187)` float32, labels (None if no label column)."
     path = Path(path)
     try:
         with open(path) as f: first = f.readline()

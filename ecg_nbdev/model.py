@@ -65,7 +65,7 @@ class Dropout(nn.Dropout):
 
 # %% ../nbs/04_model.ipynb #7932327f
 class LinearModel(BeatClassifier):
-    "Stacked fully-connected network: input → hidden → `num_hidden_layers` × (Linear, LeakyReLU, Dropout) → logits"
+    "Stacked fully-connected net: input → hidden → `num_hidden_layers` × (Linear, LeakyReLU, Dropout) → logits"
     def __init__(self,
                  input_size:int=748,  # inputs per beat: 748 wavelet coefficients (4 scales × 187) or 187 samples
                  hidden_size:int=2048,  # width of every hidden layer
@@ -112,7 +112,7 @@ class GlobalPool(nn.Module):
     def forward(self, x): x = x.flatten(2); return torch.cat([x.mean(-1), x.amax(-1)], 1)
 
 class ResidualBlock(nn.Module):
-    "(Conv → BatchNorm → ReLU → Conv → BatchNorm) + shortcut → ReLU → MaxPool(2): the unit `ConvModel` stacks"
+    "(Conv → BatchNorm → ReLU → Conv → BatchNorm) + shortcut → ReLU → MaxPool(2); `ConvModel` stacks these"
     def __init__(self, c_in:int, c_out:int, kernel_size:int):
         super().__init__()
         conv = lambda a, b: Conv1dAs2d(a, b, kernel_size, padding=kernel_size//2, bias=False)

@@ -196,7 +196,7 @@ def run_pipeline(
     workers:int=1,  # tuning worker processes on this machine
     data_path=None,  # MIT-BIH folder; default as `find_mitdb`
 ) -> RunResult:
-    "Data → split → tune → select by test AUROC → evaluate on the holdout → results folder; a rerun reuses the study."
+    "Data → split → tune → pick by test AUROC → evaluate on holdout → results folder; reruns reuse the study."
     plan, start = pipeline_plan(preset, split), time.time()
     clock = [("start", start)]  # when each stage ended, for timings.csv
     tick = lambda stage: clock.append((stage, time.time()))
