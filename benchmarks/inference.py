@@ -2,13 +2,13 @@
 per call, and the time to annotate a whole 30-minute record end to end (read, detect, cut, classify, write).
 
 Run from the project root: `python benchmarks/inference.py [MODEL] [--sessions] [--holter]`, MODEL a folder written by
-`save_model` (default: the `default` preset's linear and conv networks, untrained: a network costs the same to run whatever
-its weights). Not a test: it prints beats per second for both runtimes and their ratio (ONNX Runtime over PyTorch, above 1
+`save_model` (default: the `default` preset's linear, conv and context networks, untrained: a network costs the same to
+run whatever its weights). Not a test: it prints beats per second for both runtimes and their ratio (ONNX Runtime over PyTorch, above 1
 when ONNX Runtime is faster). `--sessions` also times ONNX Runtime batched under other `SessionOptions` (threads, graph
 optimisation, execution mode, memory arena), each against PyTorch in the same round: the evidence for `onnx_session`'s
 settings. `--holter` also annotates a 24-hour record, the size of a Holter recording users feed `predict`: the first lead
 of the 48 MIT-BIH records end to end, written as one record without annotations so that XQRS finds its beats.
-Goals: ONNX Runtime batched >= PyTorch, a record >= 1,000x real time.
+Goals: ONNX Runtime batched >= PyTorch, a record >= 1,000x real time, a 24-hour record >= 1,500x real time.
 """
 import argparse, resource, tempfile, time
 from pathlib import Path
@@ -18,10 +18,12 @@ import torch
 import wfdb
 
 from ecg_nbdev.settings import run_config
-from ecg_nbdev.data import MITDB_RECORDS, find_mitdb, load_beats
+from ecg_nbdev.data import MITDB_RECORDS, find_mitdb
+from ecg_nbdev.features import WINDOW_FEATURES, WINDOW_LEN, row_width
 from ecg_nbdev.inference import (export_onnx, load_predictor, onnx_proba, onnx_session, predict_proba, prediction_frame, wfdb_beats,
                                  write_predictions)
 from ecg_nbdev.model import make_model, probability_net
+from ecg_nbdev.training import input_rows
 
 N_SINGLE = 2_000     # one-beat calls timed
 N_BATCHED = 20_480   # beats timed in batches
@@ -89,7 +91,8 @@ def annotate(net, base, out):
     "Seconds to read, detect, cut, classify and write record `base`, and the number of beats."
     times = {}
     start = time.perf_counter()
-    X, index, _ = wfdb_beats(base, "xqrs"); times["read, XQRS, cut"] = time.perf_counter() - start
+    X, index, _ = wfdb_beats(base, "xqrs", net.features, net.context_beats)
+    times["read, XQRS, cut"] = time.perf_counter() - start
     t = time.perf_counter(); proba = predict_proba(net, X); times["classify"] = time.perf_counter() - t
     t = time.perf_counter(); write_predictions(prediction_frame(index, proba), out); times["write"] = time.perf_counter() - t
     return time.perf_counter() - start, times, len(X)
@@ -112,21 +115,30 @@ def report(name, base, net, folder):
     print(f"record {base.name} ({length}) end to end with {name}: {n:,} beats in {total:.2f} s ({parts}); "
           f"{hea.sig_len/hea.fs/total:.0f}x real time", flush=True)
 
+def default_net(model):
+    "The `default` preset's untrained `model` as a `probability_net`."
+    cfg = run_config("default", model)
+    shape = dict(beat_length=WINDOW_LEN, rhythm_size=9) if cfg.features in WINDOW_FEATURES else {}
+    width = 748 if cfg.features == "cwt" else row_width(cfg.features, cfg.context_beats)
+    return probability_net(make_model(model, cfg, input_size=width, **shape).net, cfg.features)
+
+def rows_for(net):
+    "`N_BATCHED` real rows of what `net` reads: raw beats, or a rhythm or context model's rows."
+    X, _ = input_rows(net.features if net.features in WINDOW_FEATURES else "raw", context_beats=net.context_beats)
+    return X[np.random.default_rng(0).permutation(len(X))[:N_BATCHED]]
+
 def main():
-    X, _ = load_beats()
-    X = X[np.random.default_rng(0).permutation(len(X))[:N_BATCHED]]
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model", nargs="?", help="a folder written by save_model; default: untrained default networks")
     p.add_argument("--sessions", action="store_true", help="also time ONNX Runtime under other SessionOptions")
     p.add_argument("--holter", action="store_true", help="also annotate a 24-hour record made of the 48 MIT-BIH records")
     a = p.parse_args()
     if a.model: nets = {Path(a.model).name: load_predictor(a.model)}
-    else:
-        nets = {m: probability_net(make_model(m, run_config("default", m), input_size=748 if m == "linear" else 187).net,
-                                   run_config("default", m).features) for m in ("linear", "conv")}
+    else: nets = {m: default_net(m) for m in ("linear", "conv", "context")}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     with tempfile.TemporaryDirectory() as folder:
         for name, net in nets.items():
+            X = rows_for(net)
             compare(name, net, X, folder)
             if a.sessions: compare_sessions(name, net, X, folder)
         for name, net in nets.items(): report(name, find_mitdb()/RECORD, net, folder)

@@ -116,12 +116,13 @@ def predict_command(args):
         return
     # scoring the detector too is the point of comparing
     source = "xqrs" if args.compare and args.beats == "auto" else args.beats
-    X, index, fs = wfdb_beats(where, source, getattr(net, "features", "raw"))
+    X, index, fs = wfdb_beats(where, source, getattr(net, "features", "raw"), getattr(net, "context_beats", 0))
     frame = prediction_frame(index, predict_proba(net, X, batch_size=args.batch_size, progress=None))
     write_predictions(frame, args.out)
     counts = frame["class"].value_counts().reindex(list(AAMI_CLASSES), fill_value=0)
     how = "annotated" if "symbol" in index else "found by XQRS"
-    print(f"record {where.name}: {len(frame):,} beats ({how}) classified → {args.out}\n"
+    print(f"record {where.name}: {len(frame):,} beats ({how}) of lead {index.attrs['lead']} at {fs} Hz "
+          f"classified → {args.out}\n"
           f"predicted: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()))
     if args.compare:
         table, confusion = compare_record(where, frame, fs)

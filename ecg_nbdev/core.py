@@ -33,4 +33,4 @@ def write_atomically(
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")  # the five classes of ANSI/AAMI EC57, in the order of the Kaggle labels 0-4
 
 # %% ../nbs/00_core.ipynb #b8ab3155
-MODEL_NAMES = ("linear", "conv", "rhythm")
+MODEL_NAMES = ("linear", "conv", "rhythm", "context")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #ff696f0d
 from __future__ import annotations
-import hashlib, json, os, shutil, tempfile
+import hashlib, json, os, re, shutil, tempfile
 from math import gcd
 from pathlib import Path
 
@@ -21,9 +21,9 @@ from .core import DataError, AAMI_CLASSES, write_atomically
 __all__ = ['MITDB_RECORDS', 'DATA_ENV', 'CACHE_ENV', 'PROJECT_ROOT', 'SHARED_MITDB', 'BYTES_PER_SAMPLE', 'RHYTHM_COLUMNS',
            'WINDOW_PARAMS', 'AAMI_MAP', 'BEAT_PARAMS', 'BUILD_VERSION', 'KAGGLE_TOTALS', 'DS1', 'DS2', 'PACED',
            'SPLITS', 'PARTS', 'cache_dir', 'missing_files', 'download_mitdb', 'find_mitdb', 'check_dat_size',
-           'read_wfdb', 'read_record', 'extract_beats', 'rhythm_features', 'extract_windows', 'record_inputs',
-           'record_beats', 'build_beats', 'load_beats', 'load_windows', 'class_table', 'split_beats', 'split_table',
-           'read_kaggle_csv', 'write_kaggle_csv', 'write_kaggle_split']
+           'is_ecg_lead', 'read_wfdb', 'read_record', 'extract_beats', 'rhythm_features', 'extract_windows',
+           'record_inputs', 'record_beats', 'build_beats', 'load_beats', 'load_windows', 'class_table', 'split_beats',
+           'split_table', 'read_kaggle_csv', 'write_kaggle_csv', 'write_kaggle_split']
 
 # %% ../nbs/01_data.ipynb #1b590289
 MITDB_RECORDS = tuple("""100 101 102 103 104 105 106 107 108 109 111 112 113 114 115 116 117 118 119 121 122 123 124
@@ -103,12 +103,31 @@ def check_dat_size(
             raise DataError(f"record {name} ({Path(folder)/file}): truncated, {got:,} bytes where the header's "
                             f"{hea.sig_len:,} samples of {len(fmts)} signals in format {fmts[0]} need {want:,}")
 
+# %% ../nbs/01_data.ipynb #53343ab6
+_ECG_LEAD = re.compile(r"""
+    (?:ECG|EKG)(?:[^A-Z].*)?  # named as ECG: ECG, ECG1, ECG2, "ECG lead II", "EKG V1"
+  | LEAD[\s_-]*[0-9]+  # leads by number: "lead 1", "Lead_2"
+  | (?:LEAD[\s_-]*)?  # the standard names below, also written "lead II" or "Lead_V1"
+    (?:(?:ML|D)?I{1,3} | (?:ML|D)[1-3]  # limb leads I-III, modified (MLII, ML2) and as D1-D3, DI-DIII
+     | AV[RLF]  # augmented limb leads aVR, aVL, aVF
+     | M?V(?:[1-9]R?)?  # precordial V, V1-V9, right-sided V4R, modified MV2
+     | C[MCS][1-6] | MCL[1-6]  # Holter bipolar leads CM5, CC5, CS5 and modified chest leads MCL1
+     | V?[XYZ])  # Frank orthogonal leads X, Y, Z (vx, vy, vz)
+    """, re.IGNORECASE | re.VERBOSE)
+
+# %% ../nbs/01_data.ipynb #145ca36d
+def is_ecg_lead(
+    name,  # a WFDB signal name, e.g. "MLII", "V1", "ECG lead II" or "RESP"; None (unnamed) is no ECG lead
+) -> bool:
+    "Whether signal `name` is an ECG lead: a standard lead's name (MLII, aVF, V1, CM5, ...) or one starting ECG or EKG."
+    return bool(_ECG_LEAD.fullmatch(str(name or "").strip()))  # case and surrounding blanks do not matter
+
 # %% ../nbs/01_data.ipynb #847bed0f
 def read_wfdb(
     base,  # the record's path without extension
     atr:bool|None=True,  # read its `.atr` annotations; None: only if the file exists
 ) -> tuple[wfdb.Record, int, wfdb.Annotation | None]:
-    "Record `base` in digital units, checksums verified; its lead's index (MLII, else the upper usable one); its .atr."
+    "Record `base` in digital units, checksums verified; its lead's index (MLII, else the first ECG lead); its .atr."
     base = Path(base)
     name = base.name
     try:
@@ -131,10 +150,16 @@ def read_wfdb(
     # a lead of only missing samples is no lead
     usable = [i for i, empty in enumerate(np.isnan(rec.dac(return_res=32)).all(0)) if not empty]
     if not usable:
-        raise DataError(f"record {name} ({base}.dat): no usable lead: every sample of {', '.join(rec.sig_name)} "
-                        "is missing, "
+        names = ", ".join(map(str, rec.sig_name))  # an unnamed signal is None
+        raise DataError(f"record {name} ({base}.dat): no usable lead: every sample of {names} is missing, "
                         f"expected an ECG lead with samples")
-    lead = next((i for i in usable if rec.sig_name[i] == "MLII"), usable[0])
+    # only ECG leads are candidates: a respiration or pressure signal listed first is never read as ECG
+    if not (ecg := [i for i in usable if is_ecg_lead(rec.sig_name[i])]):
+        leads = ", ".join(f"{n or f'signal {i} (unnamed)'}{'' if i in usable else ' (every sample missing)'}"
+                          for i, n in enumerate(rec.sig_name))
+        raise DataError(f"record {name} ({base}.hea): no usable ECG lead: its leads are {leads}; "
+                        "expected an ECG lead (e.g. MLII, V1, II)")
+    lead = next((i for i in ecg if rec.sig_name[i] == "MLII"), ecg[0])
     return rec, lead, ann
 
 # %% ../nbs/01_data.ipynb #70a376b1
@@ -142,7 +167,7 @@ def read_record(
     name,  # the record's name, e.g. "100" or 100
     path=None,  # the database folder; None: found by `find_mitdb`
 ) -> tuple[np.ndarray, str, wfdb.Annotation]:
-    "Record `name`'s lead (MLII, else the upper one) at 360 Hz, its name and reference annotations, checksums verified."
+    "Record `name`'s lead (MLII, else the first ECG lead) at 360 Hz, its name and annotations, checksums verified."
     rec, lead, ann = read_wfdb(find_mitdb(path)/str(name))
     return rec.d_signal[:, lead], rec.sig_name[lead], ann
 

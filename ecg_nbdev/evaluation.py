@@ -17,7 +17,7 @@ from .data import SPLITS
 __all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'METRIC_NAMES', 'PUBLISHED', 'EC57_CLASSES',
            'confusion_counts', 'class_rates', 'ovr_auroc', 'metric_keys', 'metric_arrays', 'bootstrap_weights',
            'evaluate', 'metrics_table', 'check_metrics', 'write_metrics', 'read_metrics', 'history_frame',
-           'metric_name', 'readable', 'results_table', 'shown', 'ec57_table']
+           'metric_name', 'readable', 'results_table', 'shown', 'ec57_table', 'record_averaged']
 
 # %% ../nbs/05_evaluation.ipynb #87e19691
 def _labels(y, n_classes:int, name:str="y_true") -> np.ndarray:
@@ -375,3 +375,14 @@ def ec57_table(
                         for c in EC57_CLASSES for m_ in ("se", "ppv")},
                      "aami_ppv_V": float(_ratio(C[v, v], C[:, v].sum() - C[f, v]))}
     return pd.DataFrame.from_dict(out, orient="index").rename_axis("record")
+
+# %% ../nbs/05_evaluation.ipynb #6258fc8c
+def record_averaged(
+    table:pd.DataFrame,  # an `ec57_table` made with `records`; its gross row is left out
+) -> pd.DataFrame:
+    "EC57's average statistics: each figure of `table` averaged over the records where it is defined, and their number."
+    per_record = table.drop(index="gross", errors="ignore").drop(columns="beats")
+    if per_record.empty: raise ValueError("table has no record rows: expected an `ec57_table` made with `records`")
+    # an undefined figure is NaN (`class_rates`): Se where the record has no beat of a class, +P where it is never
+    # predicted; the mean skips those, so each figure is over the records where it is defined
+    return pd.DataFrame({"average": per_record.mean(), "records": per_record.notna().sum()})

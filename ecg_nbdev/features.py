@@ -14,8 +14,9 @@ import pandas as pd
 from .data import BEAT_PARAMS, RHYTHM_COLUMNS, WINDOW_PARAMS
 
 # %% auto #0
-__all__ = ['BEAT_LEN', 'CHUNK', 'FEATURES', 'WINDOW_LEN', 'RHYTHM_BEAT_WIDTH', 'RHYTHM_WIDTH', 'check_beats', 'cwt_matrix',
-           'cwt_features', 'beat_features', 'rhythm_inputs']
+__all__ = ['BEAT_LEN', 'CHUNK', 'WINDOW_LEN', 'RHYTHM_BEAT_WIDTH', 'RHYTHM_WIDTH', 'CONTEXT_CHANNELS', 'WINDOW_FEATURES',
+           'FEATURES', 'check_beats', 'cwt_matrix', 'cwt_features', 'rhythm_inputs', 'row_width', 'context_inputs',
+           'window_rows', 'beat_features']
 
 # %% ../nbs/02_features.ipynb #12ac0c4d
 BEAT_LEN = BEAT_PARAMS["length"]
@@ -71,25 +72,19 @@ def cwt_features(
         np.matmul(X[start:start + CHUNK], W, out=out[start:start + CHUNK])
     return out
 
-# %% ../nbs/02_features.ipynb #636c7fc7
-FEATURES = ("cwt", "raw", "rhythm")
-
-def beat_features(
-    X,  # beats `(n, 187)`; for `rhythm`, rows `(n, 261)` of `rhythm_inputs`
-    features:str="cwt",  # one of `FEATURES`: cwt (wavelet coefficients), raw (the samples), rhythm (beat and rhythm)
-    scales=(1, 2, 3, 4),  # the wavelet scales of `cwt`, in samples
-    wavelet="mexh",  # the wavelet of `cwt`
-) -> np.ndarray:
-    "Model inputs: the beats' wavelet coefficients (`'cwt'`), float32 copies of the samples (`'raw'`) or rhythm rows."
-    if features == "cwt": return cwt_features(X, scales, wavelet)
-    if features == "raw": return np.array(check_beats(X), dtype=np.float32)
-    if features == "rhythm": return np.array(check_beats(X, RHYTHM_WIDTH), dtype=np.float32)
-    raise ValueError(f"unknown features {features!r}: expected one of {', '.join(FEATURES)}")
-
 # %% ../nbs/02_features.ipynb #2a2039b5
 WINDOW_LEN = WINDOW_PARAMS["before"] + WINDOW_PARAMS["after"]
 RHYTHM_BEAT_WIDTH = 2*WINDOW_LEN  # a rhythm row's beat part: the window and the window less its record's median
 RHYTHM_WIDTH = RHYTHM_BEAT_WIDTH + len(RHYTHM_COLUMNS)  # then the rhythm
+
+# %% ../nbs/02_features.ipynb #9c978e83
+def _record_median(W:np.ndarray, records:np.ndarray) -> np.ndarray:
+    "Each row's record's median row: the patient's typical beat."
+    typical = np.empty_like(W)
+    for r in np.unique(records):
+        rows = np.flatnonzero(records == r)
+        typical[rows] = np.median(W[rows], axis=0)
+    return typical
 
 # %% ../nbs/02_features.ipynb #c8a4f1cd
 def rhythm_inputs(
@@ -101,9 +96,74 @@ def rhythm_inputs(
     if missing := [c for c in RHYTHM_COLUMNS if c not in table]: raise ValueError(f"table has no column {missing[0]!r}")
     if len(table) != len(W): raise ValueError(f"{len(W)} windows but {len(table)} table rows")
     records = table["record"].to_numpy() if "record" in table else np.zeros(len(W))
-    typical = np.empty_like(W)
-    for r in np.unique(records):
-        rows = np.flatnonzero(records == r)
-        typical[rows] = np.median(W[rows], axis=0)
+    typical = _record_median(W, records)
     rr = np.log(table[list(RHYTHM_COLUMNS[:-1])].to_numpy(np.float32))
     return np.concatenate([W, W - typical, rr, table[[RHYTHM_COLUMNS[-1]]].to_numpy(np.float32)], axis=1)
+
+# %% ../nbs/02_features.ipynb #bc7cf437
+CONTEXT_CHANNELS = ("rr", "deviation", "likeness", "present")  # what the context holds of each neighbour
+WINDOW_FEATURES = ("rhythm", "context")  # the features built from a record's centred windows and rhythm
+
+# %% ../nbs/02_features.ipynb #cc6f5031
+def row_width(
+    features:str,  # one of `FEATURES`
+    context_beats:int=0,  # for `context`: the neighbours either side
+) -> int:
+    "Values of one model input row: 187 beat samples (`cwt`, `raw`), 261 (`rhythm`), 261 and the context (`context`)."
+    if features == "context":
+        if context_beats < 1: raise ValueError(f"context rows need context_beats ≥ 1, got {context_beats}")
+        return RHYTHM_WIDTH + len(CONTEXT_CHANNELS)*(2*context_beats + 1)
+    return {"cwt": BEAT_LEN, "raw": BEAT_LEN, "rhythm": RHYTHM_WIDTH}[features]
+
+# %% ../nbs/02_features.ipynb #2406b32c
+def context_inputs(
+    windows,  # centred windows `(n, 126)` of `load_windows` or `record_inputs`, in beat order within each record
+    table:pd.DataFrame,  # the beats' table: `pre_rr`, `long_rr`, and `record` when the beats come from several records
+    beats:int,  # neighbours on either side of each beat
+) -> np.ndarray:
+    "Rows `(n, 4 × (2·beats + 1))` float32: `CONTEXT_CHANNELS`, channel by channel, of a beat's neighbours and itself."
+    W = check_beats(windows, WINDOW_LEN)
+    if missing := [c for c in ("pre_rr", "long_rr") if c not in table]:
+        raise ValueError(f"table has no column {missing[0]!r}")
+    if len(table) != len(W): raise ValueError(f"{len(W)} windows but {len(table)} table rows")
+    records = table["record"].to_numpy() if "record" in table else np.zeros(len(W))
+    n, offsets = len(W), np.arange(-beats, beats + 1)
+    near = np.arange(n)[:, None] + offsets
+    clipped = np.clip(near, 0, max(n - 1, 0))
+    present = (near >= 0) & (near < n) & (records[clipped] == records[:, None])  # a record's ends end its context
+    log_rr, log_long = (np.log(table[c].to_numpy(np.float64)) for c in ("pre_rr", "long_rr"))
+    typical = _record_median(W, records)
+    deviation = np.log1p(np.sqrt(((W - typical)**2).mean(1)/np.maximum((typical**2).mean(1), 1e-12)))
+    z = W - W.mean(1, keepdims=True)
+    z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+    likeness = np.stack([(z[clipped[:, k]]*z).sum(1) for k in range(len(offsets))], 1)  # one offset at a time: n × 126
+    out = np.stack([log_rr[clipped] - log_long[:, None], deviation[clipped], likeness, np.ones(near.shape)], 1)
+    return (out*present[:, None]).reshape(n, -1).astype(np.float32)
+
+# %% ../nbs/02_features.ipynb #7709d26d
+def window_rows(
+    windows,  # centred windows `(n, 126)` of `load_windows` or `record_inputs`, in beat order within each record
+    table:pd.DataFrame,  # the beats' table (`rhythm_inputs`, `context_inputs`)
+    features:str="rhythm",  # `rhythm`: the window, its difference and the rhythm; `context`: those and the context
+    context_beats:int=0,  # for `context`: the neighbours either side
+) -> np.ndarray:
+    "The rows a `rhythm` or `context` model reads of the beats of `windows`, `(n, row_width(features, context_beats))`."
+    if features == "rhythm": return rhythm_inputs(windows, table)
+    if features != "context": raise ValueError(f"window rows are rhythm or context rows, got features {features!r}")
+    row_width(features, context_beats)  # refuses context_beats < 1
+    return np.concatenate([rhythm_inputs(windows, table), context_inputs(windows, table, context_beats)], axis=1)
+
+# %% ../nbs/02_features.ipynb #636c7fc7
+FEATURES = ("cwt", "raw", "rhythm", "context")
+
+def beat_features(
+    X,  # beats `(n, 187)`; for `rhythm` and `context`, rows of `window_rows`
+    features:str="cwt",  # one of `FEATURES`: cwt (wavelet coefficients), raw (the samples), rhythm, context (rows)
+    scales=(1, 2, 3, 4),  # the wavelet scales of `cwt`, in samples
+    wavelet="mexh",  # the wavelet of `cwt`
+    context_beats:int=0,  # for `context`: the neighbours either side each row holds
+) -> np.ndarray:
+    "Model inputs: the beats' wavelet coefficients (`'cwt'`), float32 copies of the samples (`'raw'`) or window rows."
+    if features == "cwt": return cwt_features(X, scales, wavelet)
+    if features in FEATURES: return np.array(check_beats(X, row_width(features, context_beats)), dtype=np.float32)
+    raise ValueError(f"unknown features {features!r}: expected one of {', '.join(FEATURES)}")

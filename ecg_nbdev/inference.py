@@ -16,7 +16,7 @@ from .data import (AAMI_MAP, BEAT_PARAMS, MITDB_RECORDS, _first_bad_row, extract
                             record_inputs)
 from .detection import MATCH_WINDOW_S, detect_peaks, match_beats
 from .evaluation import class_rates, confusion_counts, ec57_table, readable
-from .features import BEAT_LEN, RHYTHM_BEAT_WIDTH, RHYTHM_WIDTH, check_beats, rhythm_inputs
+from .features import BEAT_LEN, RHYTHM_BEAT_WIDTH, WINDOW_FEATURES, check_beats, row_width, window_rows
 
 # %% auto #0
 __all__ = ['BEAT_SOURCES', 'PROBA_COLUMNS', 'NO_BEAT', 'load_predictor', 'input_width', 'predict_proba', 'resolve_input',
@@ -37,12 +37,12 @@ def load_predictor(
 
 # %% ../nbs/11_inference.ipynb #209a7b10
 def input_width(net) -> int:
-    "Values a beat's row has for `net`: 261 for a rhythm model (window, its difference, rhythm), else 187 samples."
-    return RHYTHM_WIDTH if getattr(net, "features", None) == "rhythm" else BEAT_LEN
+    "Values a beat's row has for `net`: 187 samples, or a rhythm or context model's row (`row_width`)."
+    return row_width(getattr(net, "features", "raw"), getattr(net, "context_beats", 0))
 
 def predict_proba(
     net,  # a `probability_net`, e.g. from `load_predictor`
-    X,  # raw beats `(n, 187)`, or rows `(n, 261)` of `rhythm_inputs` for a rhythm model
+    X,  # raw beats `(n, 187)`, or rows of `window_rows` for a rhythm or context model
     batch_size:int=1024,  # beats a forward pass
     progress:bool|None=False,  # a progress bar; None: one on a terminal only
 ) -> np.ndarray:
@@ -119,7 +119,8 @@ BEAT_SOURCES = ("auto", "atr", "xqrs")
 def wfdb_beats(
     base,  # the record: the path of its files without extension
     beats:str="auto",  # atr: its annotated beats; xqrs: the R peaks XQRS finds; auto: annotations when present
-    features:str="raw",  # what the model reads: `rhythm` gets rows of `rhythm_inputs`, the others Kaggle beats
+    features:str="raw",  # what the model reads: `rhythm` and `context` get rows of `window_rows`, the others beats
+    context_beats:int=0,  # for `context`: the neighbours either side, as the model was trained with
 ) -> tuple[np.ndarray, pd.DataFrame, int]:
     "Beats of record `base` at `beats` (cut by `extract_beats`, or rhythm rows); their samples and the sampling rate."
     if beats not in BEAT_SOURCES:
@@ -143,13 +144,17 @@ def wfdb_beats(
         is_beat = np.isin(symbol, list(AAMI_MAP))  # the beats `record_beats` keeps
         index = pd.DataFrame({"sample": ann.sample[is_beat].astype(np.int64), "symbol": symbol[is_beat],
                               "reference": [AAMI_MAP[s] for s in symbol[is_beat]]})
-    if features == "rhythm":  # every beat, with the rhythm of the very beats found here
+    index.attrs["lead"] = rec.sig_name[lead]  # which lead was read, for the report
+    if features in WINDOW_FEATURES:  # every beat, with the rhythm of the very beats found here
         if len(index) == 1:
-            raise DataError(f"record {base.name} ({base}): one beat, the rhythm model needs at least two")
-        if index.empty: return np.empty((0, RHYTHM_WIDTH), np.float32), index, fs
-        return rhythm_inputs(*record_inputs(digital, index["sample"].to_numpy(), fs)), index, fs
+            raise DataError(f"record {base.name} ({base}): one beat, the {features} model needs at least two")
+        if index.empty: return np.empty((0, row_width(features, context_beats)), np.float32), index, fs
+        windows, table = record_inputs(digital, index["sample"].to_numpy(), fs)
+        return window_rows(windows, table, features, context_beats), index, fs
     X, keep = extract_beats(digital, index["sample"].to_numpy(), fs=fs, **BEAT_PARAMS)
-    return X, index[keep].reset_index(drop=True), fs
+    kept = index[keep].reset_index(drop=True)
+    kept.attrs["lead"] = rec.sig_name[lead]
+    return X, kept, fs
 
 # %% ../nbs/11_inference.ipynb #87ab89a8
 PROBA_COLUMNS = [f"p_{c}" for c in AAMI_CLASSES]
@@ -183,7 +188,7 @@ def predict_csv(
     progress:bool|None=False,  # a progress bar; None: one on a terminal only
 ) -> int:
     "Classify every beat of CSV `path` with `net`, one row a beat into `out`, batch by batch; the number of beats."
-    if getattr(net, "features", None) == "rhythm":
+    if getattr(net, "features", None) in WINDOW_FEATURES:
         raise DataError(f"{path}: this model reads each beat's rhythm (its RR intervals within its record), which a "
                         "Kaggle-format CSV does not hold; expected a WFDB record or a folder of them, "
                         "or a beat-only model")
@@ -267,15 +272,16 @@ def export_onnx(
 ) -> Path:
     "Write `net` to `path` as ONNX: `beats` (and, for a rhythm model, `rhythm`) in, `probabilities` `(n, 5)` out."
     import onnx, torch
-    rhythm = getattr(net, "features", None) == "rhythm"
+    rhythm = getattr(net, "features", None) in WINDOW_FEATURES
+    rest = input_width(net) - RHYTHM_BEAT_WIDTH  # the rhythm, and for a context model the context
     class TwoInputs(torch.nn.Module):  # the rhythm model's row, as the beat part and the rhythm part a user holds
         def __init__(self, net): super().__init__(); self.net = net
         def forward(self, beats, rhythm): return self.net(torch.cat([beats, rhythm], 1))
     model, names = ((TwoInputs(net), ["beats", "rhythm"]) if rhythm else (net, ["beats"]))
-    example = ((torch.zeros(2, RHYTHM_BEAT_WIDTH), torch.zeros(2, RHYTHM_WIDTH - RHYTHM_BEAT_WIDTH)) if rhythm
+    example = ((torch.zeros(2, RHYTHM_BEAT_WIDTH), torch.zeros(2, rest)) if rhythm
                else (torch.zeros(2, BEAT_LEN),))
     described = (f"beats (n, {RHYTHM_BEAT_WIDTH}): the centred window and its difference from the record's median; "
-                 f"rhythm (n, {RHYTHM_WIDTH - RHYTHM_BEAT_WIDTH}): log RR intervals and irregularity, see rhythm_inputs"
+                 f"rhythm (n, {rest}): log RR intervals and irregularity, then any context, see window_rows"
                  if rhythm else f"beats (n, {BEAT_LEN}): {BEAT_LEN} samples at 125 Hz scaled to [0, 1]")
     def write(tmp):
         with warnings.catch_warnings():
@@ -302,12 +308,13 @@ def onnx_session(
 # %% ../nbs/11_inference.ipynb #9ef64b58
 def onnx_proba(
     session,  # an `onnx_session`
-    X,  # raw beats `(n, 187)`, or rows `(n, 261)` of `rhythm_inputs` for a rhythm model
+    X,  # raw beats `(n, 187)`, or rows of `window_rows` for a rhythm or context model
     batch_size:int=1024,  # beats a call
 ) -> np.ndarray:
     "Class probabilities `(n, 5)` from an `onnx_session` on beats `X`, `batch_size` at a time."
-    two = len(session.get_inputs()) == 2  # a rhythm model: the row's beat part and its rhythm part
-    X = check_beats(X, RHYTHM_WIDTH if two else BEAT_LEN)
+    inputs = session.get_inputs()
+    two = len(inputs) == 2  # a rhythm or context model: the row's beat part and the rest
+    X = check_beats(X, RHYTHM_BEAT_WIDTH + inputs[1].shape[1] if two else BEAT_LEN)
     out = np.empty((len(X), len(AAMI_CLASSES)), dtype=np.float32)
     for start in range(0, len(X), batch_size):
         x = X[start:start + batch_size]
@@ -334,7 +341,8 @@ def predict_folder(
                             f"which --compare on a folder needs for every record")
     y_true, y_pred, records = [], [], []
     for name in names:
-        X, index, _ = wfdb_beats(folder/name, "atr" if compare else beats, getattr(net, "features", "raw"))
+        X, index, _ = wfdb_beats(folder/name, "atr" if compare else beats, getattr(net, "features", "raw"),
+                                 getattr(net, "context_beats", 0))
         frame = prediction_frame(index, predict_proba(net, X, batch_size=batch_size))
         write_predictions(frame, out/f"{name}.csv")
         if compare:

@@ -17,12 +17,12 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sampler, S
 import ecg_nbdev
 from .core import AAMI_CLASSES, write_atomically
 from .settings import Settings
-from .features import BEAT_LEN, FEATURES, cwt_matrix
+from .features import BEAT_LEN, CONTEXT_CHANNELS, FEATURES, cwt_matrix
 
 # %% auto #0
-__all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'RHYTHM_HIDDEN', 'MODELS', 'BeatClassifier', 'Dropout', 'LinearModel', 'BeatsAs2d',
-           'Conv1dAs2d', 'GlobalPool', 'ResidualBlock', 'RhythmFusion', 'ConvModel', 'make_model', 'BeatDataModule',
-           'Shard', 'predict_logits', 'Ensemble', 'save_model', 'load_model', 'probability_net']
+__all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'RHYTHM_HIDDEN', 'CONTEXT_HIDDEN', 'MODELS', 'BeatClassifier', 'Dropout', 'LinearModel',
+           'BeatsAs2d', 'Conv1dAs2d', 'GlobalPool', 'ResidualBlock', 'RhythmFusion', 'ConvModel', 'make_model',
+           'BeatDataModule', 'Shard', 'predict_logits', 'Ensemble', 'save_model', 'load_model', 'probability_net']
 
 # %% ../nbs/04_model.ipynb #3c733e00
 NUM_CLASSES = len(AAMI_CLASSES)
@@ -126,17 +126,28 @@ class ResidualBlock(nn.Module):
 
 # %% ../nbs/04_model.ipynb #3f879310
 RHYTHM_HIDDEN = 32  # width of the rhythm branch: nine numbers in, a few dozen features out
+CONTEXT_HIDDEN = 16  # each direction of the context GRU: four numbers a neighbour in
 
 class RhythmFusion(nn.Module):
-    "The beat's CNN features and a small network on the trailing `rhythm_size` columns, joined before the classifier."
-    def __init__(self, beat:nn.Module, rhythm_size:int, head:nn.Module):
+    "The beat's CNN features, a small network on the rhythm columns and a GRU over the context, joined for the head."
+    def __init__(self, beat:nn.Module, rhythm_size:int, head:nn.Module, context_beats:int=0):
         super().__init__()
         self.rhythm_size, self.beat, self.head = rhythm_size, beat, head
         self.rhythm = nn.Sequential(nn.Linear(rhythm_size, RHYTHM_HIDDEN), nn.ReLU())
+        self.steps = 2*context_beats + 1 if context_beats else 0  # the neighbours and the beat, in order
+        self.context_size = len(CONTEXT_CHANNELS)*self.steps
+        if context_beats:  # both ways: offline Holter analysis reads the whole record
+            self.context = nn.GRU(len(CONTEXT_CHANNELS), CONTEXT_HIDDEN, batch_first=True, bidirectional=True)
 
     def forward(self, x):
-        beat, rhythm = x[:, :-self.rhythm_size], x[:, -self.rhythm_size:]
-        return self.head(torch.cat([self.beat(beat), self.rhythm(rhythm)], 1))
+        rest, context = x[:, :x.shape[1] - self.context_size], x[:, x.shape[1] - self.context_size:]
+        beat, rhythm = rest[:, :-self.rhythm_size], rest[:, -self.rhythm_size:]
+        parts = [self.beat(beat), self.rhythm(rhythm)]
+        if self.steps:  # the sequence model's state at the beat itself, which has read its neighbours both ways
+            start = torch.zeros(2, x.shape[0], CONTEXT_HIDDEN, dtype=x.dtype)  # given, so an ONNX graph takes any batch
+            states, _ = self.context(context.unflatten(1, (len(CONTEXT_CHANNELS), self.steps)).transpose(1, 2), start)
+            parts.append(states[:, self.steps//2])
+        return self.head(torch.cat(parts, 1))
 
 class ConvModel(BeatClassifier):
     "1-D residual CNN: residual blocks, global average+max pooling, dropout, a linear head; optionally a rhythm branch."
@@ -147,7 +158,8 @@ class ConvModel(BeatClassifier):
                  channels:tuple=(32, 64, 64, 128),  # output width of each residual block
                  kernel_size:int=5,  # convolution width, in samples
                  dropout:float=0.1,  # share of the pooled features dropped in training
-                 rhythm_size:int=0,  # trailing rhythm columns of each input, read by their own small branch; 0: none
+                 rhythm_size:int=0,  # rhythm columns after the beat's channels, read by their own small branch; 0: none
+                 context_beats:int=0,  # neighbours either side in the context after the rhythm columns; 0: none
                  class_weights:tuple|None=None,  # the loss weight of each class; None: every beat counts the same
                  num_classes:int=NUM_CLASSES,  # logits out
                  learning_rate:float=0.05,  # SGD step, the peak of a `onecycle` schedule
@@ -155,21 +167,24 @@ class ConvModel(BeatClassifier):
                  weight_decay:float=5e-4,  # SGD's L2 penalty
                  lr_schedule:str="onecycle"):  # one of `LR_SCHEDULES`
         super().__init__()
-        if (input_size - rhythm_size) % beat_length:
-            raise ValueError(f"input_size {input_size} less {rhythm_size} rhythm columns is not a whole number of "
-                             f"{beat_length}-sample channels")
+        context_size = len(CONTEXT_CHANNELS)*(2*context_beats + 1) if context_beats else 0
+        if context_beats and not rhythm_size: raise ValueError("a context needs the rhythm columns: rhythm_size > 0")
+        if (input_size - rhythm_size - context_size) % beat_length:
+            raise ValueError(f"input_size {input_size} less {rhythm_size} rhythm columns and {context_size} context "
+                             f"columns is not a whole number of {beat_length}-sample channels")
         self.save_hyperparameters()
         if class_weights is not None:  # not saved with the weights: the hyper-parameters carry them
             self.register_buffer("loss_weights", torch.tensor(class_weights, dtype=torch.float32), persistent=False)
-        widths = [(input_size - rhythm_size)//beat_length, *channels]
+        widths = [(input_size - rhythm_size - context_size)//beat_length, *channels]
         blocks = [ResidualBlock(c_in, c_out, kernel_size) for c_in, c_out in zip(widths, widths[1:])]
         beat = [BeatsAs2d(widths[0], beat_length), *blocks, GlobalPool()]
-        head = [Dropout(dropout), nn.Linear(2*widths[-1] + (RHYTHM_HIDDEN if rhythm_size else 0), num_classes)]
-        self.net = (RhythmFusion(nn.Sequential(*beat), rhythm_size, nn.Sequential(*head)) if rhythm_size
+        joined = 2*widths[-1] + (RHYTHM_HIDDEN if rhythm_size else 0) + (2*CONTEXT_HIDDEN if context_beats else 0)
+        head = [Dropout(dropout), nn.Linear(joined, num_classes)]
+        self.net = (RhythmFusion(nn.Sequential(*beat), rhythm_size, nn.Sequential(*head), context_beats) if rhythm_size
                     else nn.Sequential(*beat, *head))  # the beat-only layout of earlier releases, so their weights load
 
 # %% ../nbs/04_model.ipynb #21bce4ae
-MODELS = {"linear": LinearModel, "conv": ConvModel, "rhythm": ConvModel}  # rhythm: a CNN with its rhythm branch
+MODELS = {"linear": LinearModel, "conv": ConvModel, "rhythm": ConvModel, "context": ConvModel}  # CNNs with branches
 
 def make_model(
     name:str,  # a key of `MODELS`: linear, conv or rhythm
@@ -298,7 +313,7 @@ def load_model(
 # %% ../nbs/04_model.ipynb #738bcdd7
 def probability_net(
     net:nn.Module,  # a classifier of `features` of beats, answering logits: a model, an `Ensemble` or a model's `.net`
-    features:str="cwt",  # what `net` reads: `cwt` (`beat_features`' wavelet coefficients) or `raw` (the samples)
+    features:str="cwt",  # what `net` reads: `cwt` (wavelet coefficients), `raw` (the samples), `rhythm` or `context`
 ) -> nn.Sequential:
     "`net` as one `nn.Sequential` from raw beats `(n, 187)` to probabilities: fixed CWT layer (`cwt`), `net`, softmax."
     if features not in FEATURES:
@@ -312,4 +327,6 @@ def probability_net(
         layers.insert(0, cwt)
     out = nn.Sequential(*layers).eval()
     out.features = features  # what `export_onnx` writes into the file's metadata
+    # the rows a context model reads are built with its own window of neighbours
+    out.context_beats = next((m.steps//2 for m in net.modules() if isinstance(m, RhythmFusion)), 0)
     return out

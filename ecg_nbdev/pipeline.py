@@ -20,8 +20,8 @@ from .core import write_atomically
 
 from .settings import Plan, pipeline_plan, run_config
 from .data import split_beats, split_table
-from .evaluation import (SUMMARY_METRICS, ec57_table, evaluate, metrics_table, read_metrics, shown,
-                                  write_metrics)
+from .evaluation import (SUMMARY_METRICS, ec57_table, evaluate, metrics_table, read_metrics,
+                                  record_averaged, shown, write_metrics)
 from .figures import confusion_figure, roc_figure, training_curve_figure
 from .features import beat_features
 from .model import Ensemble, load_model, predict_logits, save_model
@@ -167,20 +167,23 @@ def _tuned_study(plan:Plan, preset, split, seed, storage, tracking_uri, folder, 
                  study_name=name, tracking_uri=tracking_uri, run_dir=folder, workers=workers, space=plan.space)
     return study, n_trials_before
 
-def _predictions(model, features:str, X, meta, parts) -> dict:
+def _predictions(model, features:str, X, meta, parts, context_beats:int=0) -> dict:
     "part → (labels, class probabilities of `model`), on the test and holdout parts."
     labels = meta["label"].to_numpy()
-    return {part: (labels[parts[part]], softmax(predict_logits(model, beat_features(X[parts[part]], features)), axis=1))
+    as_read = lambda rows: beat_features(rows, features, context_beats=context_beats)
+    return {part: (labels[parts[part]], softmax(predict_logits(model, as_read(X[parts[part]])), axis=1))
             for part in ("test", "holdout")}
 
 def _write_evaluation(folder:Path, predictions:dict, records:dict, plan:Plan, split, preset, seed):
-    "`metrics.json` (holdout), `test_metrics.json`, `ec57_holdout.csv` and `predictions.npz` in `folder`."
+    "`metrics.json` (holdout), `test_metrics.json`, EC57 per record and averaged, `predictions.npz` in `folder`."
     for part, file in (("test", "test_metrics.json"), ("holdout", "metrics.json")):
         groups = records[part] if split == "interpatient" else None  # intervals resample whole records there
         write_metrics(folder/file, evaluate(*predictions[part], groups=groups, n_boot=plan.n_boot, seed=seed),
                       split=split, preset=preset, seed=seed)
     y_hold, p_hold = predictions["holdout"]
-    write_atomically(folder/"ec57_holdout.csv", ec57_table(y_hold, p_hold.argmax(1), records["holdout"]).to_csv)
+    ec57 = ec57_table(y_hold, p_hold.argmax(1), records["holdout"])
+    write_atomically(folder/"ec57_holdout.csv", ec57.to_csv)
+    write_atomically(folder/"ec57_average.csv", record_averaged(ec57).to_csv)  # each record counting once
     write_atomically(folder/"predictions.npz", lambda tmp: np.savez_compressed(
         tmp, **{f"{p}_{k}": v for p, (y, pr) in predictions.items() for k, v in (("y", y), ("proba", pr))}))
 
@@ -203,7 +206,8 @@ def run_pipeline(
     with folder_lock(results_dir(preset, split, out)) as folder:
         say = lambda msg: print(f"[{time.time() - start:6.0f} s] {msg}", flush=True)
         say(f"ecg-nbdev run: preset {preset}, split {split}, seed {seed} → {folder}")
-        X, meta = input_rows(run_config(preset, plan.model).features, data_path)  # beats, or rhythm rows
+        cfg = run_config(preset, plan.model)
+        X, meta = input_rows(cfg.features, data_path, cfg.context_beats)  # beats, or rhythm or context rows
         parts = split_beats(meta, split, seed)
         say(f"data: {len(X):,} beats\n{split_table(meta, parts).to_string()}"); tick("data")
         uri = tracking_uri_for(tracking_uri, folder)
@@ -214,7 +218,8 @@ def run_pipeline(
         scores = ", ".join(format(t.user_attrs["test_macro_auroc"], ".4f") for t in members)
         say(f"chosen: the mean of trials {', '.join(str(t.number) for t in members)} (test macro AUROC {scores}); "
             f"the best: {members[0].params}")
-        predictions = _predictions(*chosen_model(members, uri, folder/"model"), X=X, meta=meta, parts=parts)
+        predictions = _predictions(*chosen_model(members, uri, folder/"model"), X=X, meta=meta, parts=parts,
+                                   context_beats=cfg.context_beats)
         records = {p: meta["record"].to_numpy()[parts[p]] for p in predictions}
         _write_evaluation(folder, predictions, records, plan=plan, split=split, preset=preset, seed=seed)
         history = trial_history(members[0], uri)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, fields, replace
 from .core import MODEL_NAMES
 
 # %% auto #0
-__all__ = ['DEFAULT_AUGMENT', 'SEARCH_SPACE', 'CONV_SPACE', 'SEED_SPACE', 'PRESETS', 'Settings', 'Plan', 'Preset',
-           'presets_table', 'run_config', 'pipeline_plan', 'notebook_preset']
+__all__ = ['DEFAULT_AUGMENT', 'SEARCH_SPACE', 'CONV_SPACE', 'SEED_SPACE', 'CONTEXT_BEATS', 'PRESETS', 'Settings', 'Plan',
+           'Preset', 'presets_table', 'run_config', 'pipeline_plan', 'notebook_preset']
 
 # %% ../nbs/00a_settings.ipynb #4454c3cc
 DEFAULT_AUGMENT = {"temporal_shift": 5}  # read-only default: graft then shift, as the original project
@@ -36,10 +36,11 @@ SEED_SPACE = {"model_seed": {"type": "int", "low": 0, "high": 2**31 - 1}}
 class Settings:
     "The settings of one training run; the defaults are those the presets share."
     # what the model reads, and how the training part is balanced
-    features:str = "cwt"  # cwt (wavelet features of the beat), raw (the beat) or rhythm (window, median difference, RR)
+    features:str = "cwt"  # cwt (wavelet features), raw (the beat), rhythm (window, median difference, RR), context
+    context_beats:int = 0  # the context model's neighbours either side of a beat (`context_inputs`); 0: no context
     per_class:int|None = None  # beats a class after `balance_classes`; None trains on the imbalanced part as it is
     augment:dict = field(default_factory=lambda: dict(DEFAULT_AUGMENT))  # how `balance_classes` makes new beats
-    class_weight:str|None = None  # None: every beat counts the same; "inverse": a class by its inverse frequency
+    class_weight:str|None = None  # None: every beat the same; "inverse": by inverse class frequency; "sqrt": its root
     # the network
     hidden_size:int|None = None  # the linear model's hidden width; None for the CNNs
     num_hidden_layers:int|None = None  # the linear model's hidden layers
@@ -79,10 +80,13 @@ class Preset:
     linear:Settings  # the original's stacked-linear network on wavelet features
     conv:Settings  # the residual 1-D CNN on the raw beat
     rhythm:Settings  # the CNN on a centred window, with its rhythm branch
+    context:Settings  # the rhythm model, with a GRU over the beats around each beat
     kaggle:Plan  # beats divided at random
     interpatient:Plan  # de Chazal's DS1 to train and choose, DS2 to report
 
 # %% ../nbs/00a_settings.ipynb #339f352c
+CONTEXT_BEATS = 40  # neighbours either side the context model reads: the best window of DS1's cross-validation
+
 PRESETS = {
     "quick": Preset(
         linear=Settings(per_class=300, hidden_size=256, num_hidden_layers=2, dropout=0.2, learning_rate=0.1,
@@ -91,6 +95,8 @@ PRESETS = {
                       max_epochs=6, patience=3),
         rhythm=Settings(features="rhythm", class_weight="inverse", channels=(8, 16), weight_decay=1e-4, max_epochs=2,
                         patience=2),
+        context=Settings(features="context", context_beats=CONTEXT_BEATS, class_weight="inverse", channels=(8, 16),
+                         weight_decay=1e-4, max_epochs=2, patience=2),
         kaggle=Plan(model="linear", space=SEARCH_SPACE, trials=3, ensemble=2, n_boot=200),
         interpatient=Plan(model="rhythm", space=SEED_SPACE, trials=3, ensemble=3, n_boot=200)),
     "default": Preset(
@@ -98,6 +104,8 @@ PRESETS = {
                         weight_decay=1e-4, patience=4),
         conv=Settings(features="raw", channels=(32, 32, 64, 64, 128), precision="bf16-mixed"),
         rhythm=Settings(features="rhythm", class_weight="inverse", channels=(16, 16, 32, 32), max_epochs=4, patience=4),
+        context=Settings(features="context", context_beats=CONTEXT_BEATS, class_weight="inverse",
+                         channels=(16, 16, 32, 32), max_epochs=4, patience=4),
         kaggle=Plan(model="conv", space=CONV_SPACE, trials=5, ensemble=3, n_boot=1000),
         interpatient=Plan(model="rhythm", space=SEED_SPACE, trials=6, ensemble=6, n_boot=1000)),
     "paper": Preset(
@@ -107,6 +115,8 @@ PRESETS = {
         conv=Settings(accelerator="auto", features="raw", channels=(48, 48, 96, 96, 192), max_epochs=20, patience=20),
         rhythm=Settings(accelerator="auto", features="rhythm", class_weight="inverse", channels=(32, 32, 64, 64),
                         max_epochs=4, patience=4),
+        context=Settings(accelerator="auto", features="context", context_beats=CONTEXT_BEATS, class_weight="inverse",
+                         channels=(32, 32, 64, 64), max_epochs=4, patience=4),
         kaggle=Plan(model="linear", space=SEARCH_SPACE, trials=20, ensemble=3, n_boot=1000),
         interpatient=Plan(model="rhythm", space=SEED_SPACE, trials=10, ensemble=10, n_boot=1000)),
 }

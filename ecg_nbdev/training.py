@@ -22,7 +22,7 @@ from .callbacks import (EarlyStoppingRestoreBest, EpochSummary, MetricsCallback,
 from .core import AAMI_CLASSES
 from .data import RHYTHM_COLUMNS, load_beats, load_windows, split_beats
 from .figures import confusion_figure
-from .features import WINDOW_LEN, beat_features, rhythm_inputs
+from .features import WINDOW_FEATURES, WINDOW_LEN, beat_features, window_rows
 from .model import (MODELS, BeatClassifier, BeatDataModule, make_model, predict_logits, probability_net,
                              save_model)
 from .services import sigterm_interrupts
@@ -31,17 +31,19 @@ from .tracking import (EXPERIMENT, HOST_TAG, PID_TAG, log_model, open_experiment
                                 tracking_uri_for)
 
 # %% auto #0
-__all__ = ['input_rows', 'run_data', 'class_weights', 'trainer_precision', 'TrainResult', 'fit', 'early_stopping', 'train']
+__all__ = ['CLASS_WEIGHTS', 'input_rows', 'run_data', 'class_weights', 'trainer_precision', 'TrainResult', 'fit',
+           'early_stopping', 'train']
 
 # %% ../nbs/08_training.ipynb #7104ec03
 def input_rows(
-    features:str="raw",  # what the model reads: `rhythm` gets rows of `rhythm_inputs`, the others the raw beats
+    features:str="raw",  # what the model reads: `rhythm` and `context` get rows of `window_rows`, the others raw beats
     data_path=None,  # MIT-BIH folder; default as `find_mitdb`
+    context_beats:int=0,  # for `context`: the neighbours either side of each beat
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    "Every beat as a `features` model is given it, raw beats `(n, 187)` or rhythm rows `(n, 261)`, and the beat table."
-    if features != "rhythm": return load_beats(data_path)
+    "Every beat as a `features` model is given it, raw beats `(n, 187)` or window rows, and the beat table."
+    if features not in WINDOW_FEATURES: return load_beats(data_path)
     W, meta = load_windows(data_path)
-    return rhythm_inputs(W, meta), meta
+    return window_rows(W, meta, features, context_beats), meta
 
 # %% ../nbs/08_training.ipynb #e112cf8b
 def run_data(
@@ -51,28 +53,33 @@ def run_data(
     augment:dict=DEFAULT_AUGMENT,  # how balancing transforms the beats it grafts
     features:str="raw",  # what the model reads (see `input_rows`)
     data_path=None,  # MIT-BIH folder; default as `find_mitdb`
+    context_beats:int=0,  # for `context`: the neighbours either side of each beat
 ) -> dict:
     "Input rows and labels of each part of `split`, `{part: (X, y)}`, the training part balanced to `per_class`."
-    if per_class and features == "rhythm":
-        raise ValueError("per_class balances by grafting 187-sample beats; the rhythm model trains on the whole split, "
-                         "expected per_class=None (class_weight='inverse' evens the classes out)")
-    X, meta = input_rows(features, data_path)
+    if per_class and features in WINDOW_FEATURES:
+        raise ValueError(f"per_class balances by grafting 187-sample beats; the {features} model trains on the whole "
+                         "split, expected per_class=None (class_weight='inverse' evens the classes out)")
+    X, meta = input_rows(features, data_path, context_beats)
     y = meta["label"].to_numpy()
     data = {k: (X[idx], y[idx]) for k, idx in split_beats(meta, split, seed).items()}
     if per_class: data["train"] = balance_classes(*data["train"], per_class, np.random.default_rng(seed), augment)
     return data
 
 # %% ../nbs/08_training.ipynb #e2512081
+CLASS_WEIGHTS = ("inverse", "sqrt")  # the loss weightings a run may ask for besides none
+
 def class_weights(
     y,  # the training labels
-    # None: every beat counts the same; "inverse": each class as much as if the classes were balanced
+    # None: every beat the same; "inverse": each class as if the classes were balanced; "sqrt": halfway, in logarithm
     kind:str|None=None,
 ) -> tuple|None:
-    "Per-class loss weights for labels `y`: None, or inverse frequency `n / (K × count)` (1 for a class not in `y`)."
+    "Per-class loss weights for labels `y`: None, inverse frequency `n / (K × count)` or its square root (1 if absent)."
     if kind is None: return None
-    if kind != "inverse": raise ValueError(f"unknown class_weight {kind!r}: expected None or 'inverse'")
+    if kind not in CLASS_WEIGHTS:
+        raise ValueError(f"unknown class_weight {kind!r}: expected None or one of {', '.join(CLASS_WEIGHTS)}")
     counts = np.bincount(y, minlength=len(AAMI_CLASSES))
-    return tuple(float(len(y)/(len(counts)*c)) if c else 1.0 for c in counts)
+    inverse = [len(y)/(len(counts)*c) if c else 1.0 for c in counts]
+    return tuple(float(w if kind == "inverse" else np.sqrt(w)) for w in inverse)
 
 # %% ../nbs/08_training.ipynb #e708f567
 def trainer_precision(
@@ -162,8 +169,9 @@ def early_stopping(
 def _run_inputs(cfg:Settings, split:str, seed:int, data_path):
     "The run's parts as drawn (raw rows, for the logged model's input example) and as the network reads them."
     beats = run_data(split=split, seed=seed, per_class=cfg.per_class, augment=cfg.augment, features=cfg.features,
-                     data_path=data_path)
-    return beats, {k: (beat_features(X, cfg.features), y) for k, (X, y) in beats.items()}
+                     data_path=data_path, context_beats=cfg.context_beats)
+    as_read = lambda X: beat_features(X, cfg.features, context_beats=cfg.context_beats)
+    return beats, {k: (as_read(X), y) for k, (X, y) in beats.items()}
 
 def _seed_weights(seed:int, model_seed:int|None) -> int:
     "The seed of the weights and batches: `model_seed` (reseeding, a member of a seed ensemble), else the run's."
@@ -174,7 +182,7 @@ def _seed_weights(seed:int, model_seed:int|None) -> int:
 def _network(model:str, cfg:Settings, train_part:tuple) -> BeatClassifier:
     "Network `model` as `cfg` says, for inputs like `train_part`'s, its loss weighted by `cfg.class_weight`."
     X, y = train_part
-    shape = dict(beat_length=WINDOW_LEN, rhythm_size=len(RHYTHM_COLUMNS)) if cfg.features == "rhythm" else {}
+    shape = dict(beat_length=WINDOW_LEN, rhythm_size=len(RHYTHM_COLUMNS)) if cfg.features in WINDOW_FEATURES else {}
     # only when asked for: a model without a weighted loss (the linear one) then refuses them instead of dropping them
     weights = {} if cfg.class_weight is None else {"class_weights": class_weights(y, cfg.class_weight)}
     return make_model(model, cfg, input_size=X.shape[1], **shape, **weights)
@@ -204,7 +212,7 @@ def _result(run_id, net, metrics, stopper, uri, model_uri, cfg) -> TrainResult:
 # %% ../nbs/08_training.ipynb #84254e17
 def train(
     preset:str="quick",  # settings of `PRESETS`: quick, default or paper
-    model:str="linear",  # linear (wavelet features), conv (raw beats) or rhythm (window and rhythm)
+    model:str="linear",  # linear (wavelet features), conv (raw beats), rhythm (window and rhythm) or context
     split:str="kaggle",  # kaggle (beats at random) or interpatient (de Chazal's DS1/DS2 records)
     seed:int=0,  # seeds the split, the balancing and the weights (the weights: unless `model_seed` is set)
     tracking_uri:str|None=None,  # MLflow store; default `$MLFLOW_TRACKING_URI`, else SQLite in the run directory
