@@ -19,7 +19,7 @@ import wfdb
 
 from ecg_nbdev.settings import run_config
 from ecg_nbdev.data import MITDB_RECORDS, find_mitdb
-from ecg_nbdev.features import WINDOW_FEATURES, WINDOW_LEN, row_width
+from ecg_nbdev.features import RHYTHM_BEAT_WIDTH, WINDOW_FEATURES, WINDOW_LEN, row_width
 from ecg_nbdev.inference import (export_onnx, load_predictor, onnx_proba, onnx_session, predict_proba, prediction_frame, wfdb_beats,
                                  write_predictions)
 from ecg_nbdev.model import make_model, probability_net
@@ -43,7 +43,9 @@ def single_torch(net, X):
         for x in X: net(torch.from_numpy(x[None]))
 
 def single_onnx(session, X):
-    for x in X: session.run(None, {"beats": x[None]})
+    two = len(session.get_inputs()) == 2  # a window model's graph takes the row's beat part and the rest apart
+    for x in X: session.run(None, {"beats": x[None, :RHYTHM_BEAT_WIDTH], "rhythm": x[None, RHYTHM_BEAT_WIDTH:]} if two
+                            else {"beats": x[None]})
 
 def compare(name, net, X, folder):
     "Print both runtimes' speed on `X`, one beat per call and `BATCH` per call, after checking they agree."

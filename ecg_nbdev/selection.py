@@ -4,7 +4,7 @@
 
 # %% ../nbs/08a_selection.ipynb #e3098ad6
 from __future__ import annotations
-import dataclasses
+import dataclasses, json
 from pathlib import Path
 
 import lightning as L
@@ -15,6 +15,7 @@ import torch
 from .callbacks import EarlyStoppingRestoreBest, MetricsCallback
 from .core import AAMI_CLASSES, write_atomically
 from .data import DS1
+from .features import CONTEXT_CHANNELS
 from .evaluation import ec57_table, record_averaged
 from .settings import run_config
 from .training import _network, class_weights, fit, input_rows, trainer_precision
@@ -48,29 +49,32 @@ def patient_folds(
 def cross_validate(
     preset:str="default",  # the settings of `PRESETS` the candidate starts from
     model:str="rhythm",  # the candidate model (`MODEL_NAMES`)
-    folder=None,  # where each fold's predictions are kept, and found on a rerun; None: nowhere
+    folder=None,  # where each fold's and seed's predictions are kept, and found on a rerun; None: nowhere
     k:int=5,  # folds of whole patients
     seeds:int=1,  # models a fold, their probabilities averaged (a seed ensemble)
     records=DS1,  # the records cross-validated over
     data_path=None,  # MIT-BIH folder; default as `find_mitdb`
+    inputs:tuple|None=None,  # the rows and beat table to use instead of `input_rows`' (a variant of them); None: those
     **overrides,  # settings replacing the preset's (`run_config`), e.g. context_beats
 ) -> pd.DataFrame:
     "Out-of-fold class probabilities of every beat of `records`: its record, label, fold and `p_N` … `p_Q`."
     cfg = run_config(preset, model, **overrides)
     cfg = dataclasses.replace(cfg, precision=trainer_precision(cfg.precision, cfg.accelerator))
-    X, meta = input_rows(cfg.features, data_path, cfg.context_beats)
+    X, meta = inputs if inputs is not None else input_rows(cfg.features, data_path, cfg.context_beats)
     rows = np.flatnonzero(meta["record"].isin(records).to_numpy())
     X, meta = X[rows], meta.iloc[rows].reset_index(drop=True)
     y, fold = meta["label"].to_numpy(), patient_folds(meta, k)
     out = meta[["record", "label"]].assign(fold=fold, **{f"p_{c}": np.nan for c in AAMI_CLASSES})
+    if folder: _check_folder(Path(folder), {"settings": dataclasses.asdict(cfg), "k": k, "records": list(records),
+                                             "inputs": None if inputs is None else list(X.shape)})
     for f in range(k):
-        held = fold == f
-        file = Path(folder)/f"fold-{f}.npy" if folder else None
-        if file and file.exists(): proba = np.load(file)
-        else:
-            proba = np.mean([_fold_proba(model, cfg, X, y, held, seed) for seed in range(seeds)], axis=0)
-            if file: write_atomically(file, lambda tmp: np.save(tmp, proba))
-        out.loc[held, [f"p_{c}" for c in AAMI_CLASSES]] = proba
+        held, proba = fold == f, []
+        for seed in range(seeds):
+            file = Path(folder)/f"fold-{f}-seed-{seed}.npy" if folder else None
+            if file and file.exists(): proba.append(np.load(file)); continue
+            proba.append(_fold_proba(model, cfg, X, y, held, seed))
+            if file: write_atomically(file, lambda tmp: np.save(tmp, proba[-1]))
+        out.loc[held, [f"p_{c}" for c in AAMI_CLASSES]] = np.mean(proba, axis=0)
     return out
 
 # %% ../nbs/08a_selection.ipynb #714ac37b
@@ -82,6 +86,21 @@ def _fold_proba(model:str, cfg, X, y, held, seed:int) -> np.ndarray:
     last = EarlyStoppingRestoreBest("val_macro_auroc", patience=cfg.max_epochs, restore_best_weights=False)
     fit(net, data, cfg, seed, [MetricsCallback(), last])
     with torch.no_grad(): return torch.softmax(net(torch.from_numpy(X[held])), 1).numpy()
+
+# %% ../nbs/08a_selection.ipynb #ddbc67e8
+def _check_folder(folder:Path, key:dict):
+    "Mark `folder` as holding the predictions of `key` (settings, folds, records), or refuse it if it holds others'."
+    key = json.loads(json.dumps(key, default=str))  # as it reads back: tuples as lists
+    file = folder/"settings.json"
+    if not file.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        return write_atomically(file, lambda f: f.write_text(json.dumps(key, indent=1)))
+    kept = json.loads(file.read_text())
+    changed = [n for n, v in key["settings"].items() if kept.get("settings", {}).get(n) != v]
+    changed += [n for n in ("k", "records", "inputs") if kept.get(n) != key[n]]
+    if changed: raise ValueError(f"{folder} holds predictions made with other {', '.join(changed)} ({file}): "
+                                 "expected this candidate's folder, or a new one")
+
 
 # %% ../nbs/08a_selection.ipynb #13d55e5a
 IRREGULAR_DS1 = (201, 203)  # DS1's records with atrial fibrillation or flutter in their rhythm annotations
@@ -100,3 +119,13 @@ def cv_scores(
                                                     for m, k in (("Se", "se"), ("+P", "ppv"))},
             **{f"rec. {m} {c}": avg[f"{k}_{c}"] for c in "SV" for m, k in (("Se", "se"), ("+P", "ppv"))},
             "false S in AF": int(false_s.sum())}
+
+# %% ../nbs/08a_selection.ipynb #9d2c20b2
+def _past_only(X:np.ndarray, beats:int) -> np.ndarray:
+    "Context rows with every neighbour after the beat hidden as if past the record's end: what a stream has read."
+    steps = 2*beats + 1
+    first = X.shape[1] - len(CONTEXT_CHANNELS)*steps  # the context columns, channel by channel, offsets -beats … beats
+    later = first + (np.arange(len(CONTEXT_CHANNELS))[:, None]*steps + np.arange(beats + 1, steps)).ravel()
+    out = X.copy(); out[:, later] = 0
+    return out
+

@@ -107,7 +107,7 @@ PRESETS = {
         context=Settings(features="context", context_beats=CONTEXT_BEATS, class_weight="inverse",
                          channels=(16, 16, 32, 32), max_epochs=4, patience=4),
         kaggle=Plan(model="conv", space=CONV_SPACE, trials=5, ensemble=3, n_boot=1000),
-        interpatient=Plan(model="rhythm", space=SEED_SPACE, trials=6, ensemble=6, n_boot=1000)),
+        interpatient=Plan(model="context", space=SEED_SPACE, trials=6, ensemble=6, n_boot=1000)),
     "paper": Preset(
         linear=Settings(accelerator="auto", per_class=10_000, hidden_size=2048, num_hidden_layers=4, dropout=0.5,
                         learning_rate=0.0053, momentum=0.969, weight_decay=1e-4, lr_schedule="constant", batch_size=64,
@@ -118,7 +118,7 @@ PRESETS = {
         context=Settings(accelerator="auto", features="context", context_beats=CONTEXT_BEATS, class_weight="inverse",
                          channels=(32, 32, 64, 64), max_epochs=4, patience=4),
         kaggle=Plan(model="linear", space=SEARCH_SPACE, trials=20, ensemble=3, n_boot=1000),
-        interpatient=Plan(model="rhythm", space=SEED_SPACE, trials=10, ensemble=10, n_boot=1000)),
+        interpatient=Plan(model="context", space=SEED_SPACE, trials=10, ensemble=10, n_boot=1000)),
 }
 
 # %% ../nbs/00a_settings.ipynb #51b9b9ac

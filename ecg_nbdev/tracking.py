@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_tracking.ipynb #5542aa43
 from __future__ import annotations
-import contextlib, logging, os, socket
+import contextlib, logging, os, socket, warnings
 from pathlib import Path
 
 import mlflow
@@ -103,7 +103,9 @@ def log_model(
     "Log `net` to the active run as an MLflow PyTorch model with its signature and an input example of raw beats."
     net.eval()
     with torch.inference_mode(): probabilities = net(torch.from_numpy(np.asarray(example, dtype=np.float32))).numpy()
-    return mlflow.pytorch.log_model(net, name="model", input_example=example,
-                                    signature=infer_signature(example, probabilities),
-                                    # a pin without the local tag (+cpu, +cu130), which pip can match
-                                    pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
+    with warnings.catch_warnings():  # torch's trace of a GRU warns of its weight list; what is saved is unchanged
+        warnings.filterwarnings("ignore", ".*were assigned during export.*")
+        return mlflow.pytorch.log_model(net, name="model", input_example=example,
+                                        signature=infer_signature(example, probabilities),
+                                        # a pin without the local tag (+cpu, +cu130), which pip can match
+                                        pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
