@@ -124,7 +124,7 @@ def cv_scores(
 def _past_only(X:np.ndarray, beats:int) -> np.ndarray:
     "Context rows with every neighbour after the beat hidden as if past the record's end: what a stream has read."
     steps = 2*beats + 1
-    first = X.shape[1] - len(CONTEXT_CHANNELS)*steps  # the context columns, channel by channel, offsets -beats … beats
+    first = X.shape[1] - len(CONTEXT_CHANNELS)*steps  # the context: channel by channel, offsets -beats … beats
     later = first + (np.arange(len(CONTEXT_CHANNELS))[:, None]*steps + np.arange(beats + 1, steps)).ravel()
     out = X.copy(); out[:, later] = 0
     return out
