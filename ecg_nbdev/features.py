@@ -121,7 +121,7 @@ def context_inputs(
     table:pd.DataFrame,  # the beats' table: `pre_rr`, `long_rr`, and `record` when the beats come from several records
     beats:int,  # neighbours on either side of each beat
 ) -> np.ndarray:
-    "Rows `(n, 4 × (2·beats + 1))` float32: `CONTEXT_CHANNELS`, channel by channel, of a beat's neighbours and itself."
+    "Rows `(n, 4 × (2·beats + 1))` float32: `CONTEXT_CHANNELS`, channel by channel, of the neighbours and the beat."
     W = check_beats(windows, WINDOW_LEN)
     if missing := [c for c in ("pre_rr", "long_rr") if c not in table]:
         raise ValueError(f"table has no column {missing[0]!r}")

@@ -73,7 +73,7 @@ def class_weights(
     # None: every beat the same; "inverse": each class as if the classes were balanced; "sqrt": halfway, in logarithm
     kind:str|None=None,
 ) -> tuple|None:
-    "Per-class loss weights for labels `y`: None, inverse frequency `n / (K × count)` or its square root (1 if absent)."
+    "Per-class loss weights for labels `y`: None, inverse frequency `n / (K × count)` or its root (1 if absent)."
     if kind is None: return None
     if kind not in CLASS_WEIGHTS:
         raise ValueError(f"unknown class_weight {kind!r}: expected None or one of {', '.join(CLASS_WEIGHTS)}")
