@@ -7,8 +7,10 @@ run whatever its weights). Not a test: it prints beats per second for both runti
 when ONNX Runtime is faster). `--sessions` also times ONNX Runtime batched under other `SessionOptions` (threads, graph
 optimisation, execution mode, memory arena), each against PyTorch in the same round: the evidence for `onnx_session`'s
 settings. `--holter` also annotates a 24-hour record, the size of a Holter recording users feed `predict`: the first lead
-of the 48 MIT-BIH records end to end, written as one record without annotations so that XQRS finds its beats.
-Goals: ONNX Runtime batched >= PyTorch, a record >= 1,000x real time, a 24-hour record >= 1,500x real time.
+of the 48 MIT-BIH records end to end, written as one record without annotations so that XQRS finds its beats, then
+writes the review queue `predict --review 20` adds (the CSV and the strips' PNG).
+Goals: ONNX Runtime batched >= PyTorch, a record >= 1,000x real time, a 24-hour record >= 1,500x real time, the review
+queue <= 10 % of the 24-hour record's time.
 """
 import argparse, resource, tempfile, time
 from pathlib import Path
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 import wfdb
 
+from ecg_nbdev.adaptation import write_review
 from ecg_nbdev.settings import run_config
 from ecg_nbdev.data import MITDB_RECORDS, find_mitdb
 from ecg_nbdev.features import RHYTHM_BEAT_WIDTH, WINDOW_FEATURES, WINDOW_LEN, row_width
@@ -29,6 +32,7 @@ N_SINGLE = 2_000     # one-beat calls timed
 N_BATCHED = 20_480   # beats timed in batches
 BATCH = 1_024
 RECORD = "100"       # 30 min 5 s at 360 Hz, 2,273 beats
+REVIEW = 20          # beats of the 24-hour record's review queue
 
 def rate(f, n, repeat=3):
     "Beats per second of `f()`, which handles `n` beats: the best of `repeat` runs after a warm-up."
@@ -89,14 +93,18 @@ def compare_sessions(name, net, X, folder, rounds=2):
             ort = rate(lambda: onnx_proba(session, batched, BATCH), len(batched))
             print(f"  round {r + 1}  {what:50s} {ort:8,.0f} beats/s   PyTorch {pt:8,.0f}   ratio {ort/pt:.2f}x", flush=True)
 
-def annotate(net, base, out):
-    "Seconds to read, detect, cut, classify and write record `base`, and the number of beats."
+def annotate(net, base, out, review=0):
+    "Seconds to read, detect, cut, classify and write record `base` (and its `review` least sure beats), and the beats."
     times = {}
     start = time.perf_counter()
     X, index, _ = wfdb_beats(base, "xqrs", net.features, net.context_beats)
     times["read, XQRS, cut"] = time.perf_counter() - start
     t = time.perf_counter(); proba = predict_proba(net, X); times["classify"] = time.perf_counter() - t
-    t = time.perf_counter(); write_predictions(prediction_frame(index, proba), out); times["write"] = time.perf_counter() - t
+    frame = prediction_frame(index, proba)
+    t = time.perf_counter(); write_predictions(frame, out); times["write"] = time.perf_counter() - t
+    if review:  # what predict --review adds: the queue's CSV and its strips (the record's lead read once more)
+        t = time.perf_counter(); write_review(base, frame, review, out)
+        times[f"review {review}"] = time.perf_counter() - t
     return time.perf_counter() - start, times, len(X)
 
 def holter_record(folder):
@@ -108,14 +116,18 @@ def holter_record(folder):
     wfdb.wrsamp("holter", fs=leads[0].fs, units=["mV"], sig_name=["lead 1"], p_signal=signal, fmt=["16"], write_dir=str(folder))
     return Path(folder)/"holter"
 
-def report(name, base, net, folder):
+def report(name, base, net, folder, review=0):
     "Print the time to annotate record `base` with `net` end to end, its parts and the speed against real time."
-    total, times, n = annotate(net, base, Path(folder)/"out.csv")
+    total, times, n = annotate(net, base, Path(folder)/"out.csv", review)
     parts = ", ".join(f"{k} {v:.2f} s" for k, v in times.items())
     hea = wfdb.rdheader(str(base))
     length = f"{hea.sig_len/hea.fs/3600:.1f} h" if hea.sig_len > 2*3600*hea.fs else f"{hea.sig_len/hea.fs/60:.1f} min"
     print(f"record {base.name} ({length}) end to end with {name}: {n:,} beats in {total:.2f} s ({parts}); "
           f"{hea.sig_len/hea.fs/total:.0f}x real time", flush=True)
+    if review:
+        added = times[f"review {review}"]
+        print(f"  the review queue adds {100*added/(total - added):.1f} % to predict's {total - added:.2f} s",
+              flush=True)
 
 def default_net(model):
     "The `default` preset's untrained `model` as a `probability_net`."
@@ -146,7 +158,7 @@ def main():
         for name, net in nets.items(): report(name, find_mitdb()/RECORD, net, folder)
         if a.holter:
             base = holter_record(folder)
-            for name, net in nets.items(): report(name, base, net, folder)
+            for name, net in nets.items(): report(name, base, net, folder, review=REVIEW)
             print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20:.1f} GiB")
 
 if __name__ == "__main__": main()

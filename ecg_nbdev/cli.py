@@ -14,6 +14,7 @@ from .core import AAMI_CLASSES, MODEL_NAMES, DataError
 from .data import SPLITS, read_kaggle_csv, write_kaggle_split
 from .detection import MATCH_WINDOW_S
 from .features import BEAT_LEN
+from .adaptation import adapt_folder, adapt_record, check_adapted, compare_held_out, write_review
 from .inference import (BEAT_SOURCES, compare_record, ec57_text, export_onnx, input_width, load_predictor,
                                  onnx_proba, onnx_session, predict_csv, predict_folder, predict_proba, prediction_frame,
                                  reference_beats, resolve_input, wfdb_beats, write_predictions)
@@ -21,7 +22,7 @@ from .services import ServiceError
 from .settings import PRESETS
 
 # %% auto #0
-__all__ = ['data_command', 'train_command', 'tune_command', 'run_command', 'services_command', 'predict_command',
+__all__ = ['data_command', 'train_command', 'tune_command', 'run_command', 'services_command', 'predict_command', 'adapt_command',
            'export_command', 'add_inference_commands', 'parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #8391da88
@@ -103,6 +104,10 @@ def predict_command(args):
         raise DataError(f"{where}: --compare needs a WFDB record with reference annotations, not a CSV file")
     if kind == "record" and args.compare: reference_beats(where)  # no annotations: an error before the model loads
     net = load_predictor(args.model)
+    if net.adapted and kind != "record":
+        raise DataError(f"model {args.model} is adapted to record {net.adapted['record']}, expected that record; "
+                        "to adapt a model to every record of a folder, ecg-nbdev adapt MODEL FOLDER")
+    if args.review and kind != "record": raise DataError(f"{where}: --review takes one WFDB record")
     if kind == "csv":
         n = predict_csv(net, where, args.out, batch_size=args.batch_size, progress=None)
         print(f"{n:,} beats of {where} classified → {args.out}")
@@ -117,6 +122,7 @@ def predict_command(args):
     # scoring the detector too is the point of comparing
     source = "xqrs" if args.compare and args.beats == "auto" else args.beats
     X, index, fs = wfdb_beats(where, source, getattr(net, "features", "raw"), getattr(net, "context_beats", 0))
+    check_adapted(net, where, fs)  # an adapted model reads its own patient only
     frame = prediction_frame(index, predict_proba(net, X, batch_size=args.batch_size, progress=None))
     write_predictions(frame, args.out)
     counts = frame["class"].value_counts().reindex(list(AAMI_CLASSES), fill_value=0)
@@ -124,10 +130,29 @@ def predict_command(args):
     print(f"record {where.name}: {len(frame):,} beats ({how}) of lead {index.attrs['lead']} at {fs} Hz "
           f"classified → {args.out}\n"
           f"predicted: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()))
+    if args.review:
+        csv, png = write_review(where, frame, args.review, args.out)
+        print(f"the {min(args.review, len(frame))} beats the model is least sure of → {csv}, {png}")
     if args.compare:
-        table, confusion = compare_record(where, frame, fs)
+        table, confusion, left_out = compare_held_out(net, where, frame, fs)
+        if left_out: print(f"\nscored on the beats the model was not adapted on: {left_out:,} annotated beats left out")
         print(f"\nagreement with {where.name}.atr (beats matched within {MATCH_WINDOW_S*1000:.0f} ms):\n"
               f"{table.round(4).to_string()}\n\n{confusion.to_string()}")
+
+# %% ../nbs/12_cli.ipynb #8b525562
+def adapt_command(args):
+    "Adapt `args.model` to the record `args.input` (or each record of a folder) from `--minutes` or `--labels`."
+    kind, where = resolve_input(args.input, args.data)
+    if kind == "csv": raise DataError(f"{where}: adapt needs a WFDB record or a folder of them, not a CSV file")
+    if kind == "folder":
+        if args.labels: raise DataError(f"{where}: --labels name one record's beats; a folder adapts with --minutes")
+        table = adapt_folder(args.model, where, args.out, minutes=args.minutes)
+        print(f"{len(table) - 1} records of {where}, each adapted on its first {args.minutes:g} minutes → "
+              f"{args.out}/NAME/\n\nscored on the beats not adapted on (ANSI/AAMI EC57, %):\n{ec57_text(table)}")
+        return
+    info = adapt_record(args.model, where, args.out, minutes=args.minutes, labels=args.labels)
+    print(f"{args.model} adapted to record {info['record']} on {info['beats']:,} beats ({info['source']})"
+          f" → {args.out}")
 
 # %% ../nbs/12_cli.ipynb #e4aafdee
 def export_command(args):
@@ -143,7 +168,7 @@ def export_command(args):
 
 # %% ../nbs/12_cli.ipynb #7f4fb204
 def add_inference_commands(sub, common=None):
-    "Add the `predict` and `export` commands to `ecg-nbdev`'s sub-parsers `sub` (`common` unused: no split or seed)."
+    "Add the `predict`, `adapt` and `export` commands to `ecg-nbdev`'s sub-parsers `sub` (`common` unused)."
     p = sub.add_parser("predict",
                        help="classify the beats of a Kaggle-format CSV file, a WFDB record or a folder of records")
     p.add_argument("model", type=Path, help="model folder written by save_model (e.g. RESULTS/model)")
@@ -160,9 +185,24 @@ def add_inference_commands(sub, common=None):
                    help="a record's beats: its .atr annotations, the XQRS detector, or auto: annotations when "
                         "present, XQRS with --compare (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=1024, help="beats per model call (default: %(default)s)")
+    p.add_argument("--review", type=int, default=0, metavar="K",
+                   help="a record: also write the K beats the model is least sure of (smallest margin between its two "
+                        "likeliest classes) to OUT.review.csv, a labels file once corrected, and OUT.review.png")
     p.add_argument("--data", type=Path, default=None,
                    help="MIT-BIH folder, for a record given by name (default: as `ecg-nbdev data`)")
     p.set_defaults(func=predict_command)
+    a = sub.add_parser("adapt", help="fit a model to one patient's record from labelled beats: an adapted model folder")
+    a.add_argument("model", type=Path, help="model folder written by save_model (e.g. RESULTS/model)")
+    a.add_argument("input", help="a WFDB record (path without extension, or an MIT-BIH record name), or a folder of "
+                                 "annotated records: one adapted model each, and the EC57 report of the beats "
+                                 "not adapted on")
+    a.add_argument("--out", type=Path, required=True, help="the adapted model's folder (for a folder: one per record)")
+    how = a.add_mutually_exclusive_group(required=True)
+    how.add_argument("--minutes", type=float, help="adapt on the annotated beats of the record's first MINUTES")
+    how.add_argument("--labels", type=Path, help="adapt on a CSV of labelled beats, columns sample and class "
+                                                 "(e.g. a corrected OUT.review.csv of predict --review)")
+    a.add_argument("--data", type=Path, default=None, help="MIT-BIH folder, for a record given by name")
+    a.set_defaults(func=adapt_command)
     e = sub.add_parser("export", help="write a saved model as ONNX: raw beats in, class probabilities out")
     e.add_argument("model", type=Path, help="model folder written by save_model")
     e.add_argument("--onnx", type=Path, required=True, help="the .onnx file to write")
@@ -221,7 +261,7 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("services", help="start a throwaway PostgreSQL and MLflow server to try many workers on; "
                                         "Ctrl-C stops them")
     v.set_defaults(func=services_command)
-    add_inference_commands(sub)  # predict and export
+    add_inference_commands(sub)  # predict, adapt and export
     return p
 
 # %% ../nbs/12_cli.ipynb #663ae689

@@ -15,9 +15,10 @@ from .data import SPLITS
 
 # %% auto #0
 __all__ = ['SUMMARY_METRICS', 'CLASS_METRICS', 'BOOT_BLOCK', 'SCHEMA', 'METRIC_NAMES', 'PUBLISHED', 'EC57_CLASSES',
-           'confusion_counts', 'class_rates', 'ovr_auroc', 'metric_keys', 'metric_arrays', 'bootstrap_weights',
-           'evaluate', 'metrics_table', 'check_metrics', 'write_metrics', 'read_metrics', 'history_frame',
-           'metric_name', 'readable', 'results_table', 'shown', 'ec57_table', 'record_averaged']
+           'CALIBRATION_BINS', 'confusion_counts', 'class_rates', 'ovr_auroc', 'metric_keys', 'metric_arrays',
+           'bootstrap_weights', 'evaluate', 'metrics_table', 'check_metrics', 'write_metrics', 'read_metrics',
+           'history_frame', 'metric_name', 'readable', 'results_table', 'shown', 'ec57_table', 'record_averaged',
+           'fit_temperature', 'temperature_scaled', 'reliability', 'expected_calibration_error']
 
 # %% ../nbs/05_evaluation.ipynb #87e19691
 def _labels(y, n_classes:int, name:str="y_true") -> np.ndarray:
@@ -386,3 +387,56 @@ def record_averaged(
     # an undefined figure is NaN (`class_rates`): Se where the record has no beat of a class, +P where it is never
     # predicted; the mean skips those, so each figure is over the records where it is defined
     return pd.DataFrame({"average": per_record.mean(), "records": per_record.notna().sum()})
+
+# %% ../nbs/05_evaluation.ipynb #07d83975
+def fit_temperature(
+    logits,  # logits or log class probabilities `(n, classes)` of beats the model did not train on
+    y_true,  # their true classes `(n,)`
+) -> float:
+    "The temperature T that minimises the log loss of softmax(logits / T) on held-out beats (Guo et al. 2017)."
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+    z = np.asarray(logits, dtype=np.float64)
+    y = _labels(y_true, z.shape[1])
+    if len(y) != len(z): raise ValueError(f"{len(z)} rows of logits but {len(y)} labels")
+    nll = lambda log_t: -log_softmax(z/np.exp(log_t), axis=1)[np.arange(len(y)), y].mean()
+    # T between 1/20 and 20: beyond, the probabilities are all but one-hot or all but uniform
+    return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+
+# %% ../nbs/05_evaluation.ipynb #86ad2a82
+def temperature_scaled(
+    proba,  # class probabilities `(n, classes)`
+    temperature:float,  # from `fit_temperature`; 1 leaves them as they are
+) -> np.ndarray:
+    "Class probabilities recalibrated at `temperature`: softmax(log p / T); every beat keeps its most likely class."
+    from scipy.special import softmax
+    z = np.log(np.clip(np.asarray(proba, dtype=np.float64), 1e-30, None))  # a 0 stays (all but) 0 at any T
+    return softmax(z/temperature, axis=1).astype(np.asarray(proba).dtype)
+
+# %% ../nbs/05_evaluation.ipynb #304c0e32
+CALIBRATION_BINS = 15  # equal-width confidence bins, as Guo et al. and torchmetrics count them
+
+def reliability(
+    proba,  # class probabilities `(n, classes)`
+    y_true,  # true classes `(n,)`
+    bins:int=CALIBRATION_BINS,  # equal-width bins of the top class's probability over (0, 1]
+) -> pd.DataFrame:
+    "Beats, mean confidence and accuracy of the predicted class in each confidence bin: a reliability diagram's data."
+    proba = np.asarray(proba); y = _labels(y_true, proba.shape[1])
+    confidence, correct = proba.max(1), proba.argmax(1) == y
+    which = np.clip(np.ceil(confidence*bins).astype(int) - 1, 0, bins - 1)  # (k/bins, (k+1)/bins], as torchmetrics
+    frame = pd.DataFrame({"bin": which, "confidence": confidence, "accuracy": correct})
+    table = frame.groupby("bin").agg(beats=("bin", "size"), confidence=("confidence", "mean"),
+                                     accuracy=("accuracy", "mean"))
+    edges = np.linspace(0, 1, bins + 1)
+    return table.reindex(range(bins)).assign(low=edges[:-1], high=edges[1:]).fillna({"beats": 0})
+
+# %% ../nbs/05_evaluation.ipynb #ad456372
+def expected_calibration_error(
+    proba,  # class probabilities `(n, classes)`
+    y_true,  # true classes `(n,)`
+    bins:int=CALIBRATION_BINS,  # as `reliability`
+) -> float:
+    "ECE: the gap between accuracy and confidence of `reliability`'s bins, weighted by their beats."
+    table = reliability(proba, y_true, bins).dropna()
+    return float((table["beats"]*(table["accuracy"] - table["confidence"]).abs()).sum()/table["beats"].sum())

@@ -20,20 +20,22 @@ from .features import BEAT_LEN, RHYTHM_BEAT_WIDTH, WINDOW_FEATURES, check_beats,
 
 # %% auto #0
 __all__ = ['BEAT_SOURCES', 'PROBA_COLUMNS', 'NO_BEAT', 'load_predictor', 'input_width', 'predict_proba', 'resolve_input',
-           'kaggle_batches', 'wfdb_beats', 'prediction_frame', 'write_predictions', 'predict_csv', 'compare_beats',
-           'reference_beats', 'compare_record', 'export_onnx', 'onnx_session', 'onnx_proba', 'predict_folder',
-           'ec57_text']
+           'kaggle_batches', 'record_lead', 'wfdb_beats', 'prediction_frame', 'write_predictions', 'predict_csv',
+           'compare_beats', 'reference_beats', 'compare_record', 'export_onnx', 'onnx_session', 'onnx_proba',
+           'predict_folder', 'ec57_text']
 
 # %% ../nbs/11_inference.ipynb #f1fb401b
 def load_predictor(
     folder,  # a model folder written by `save_model`, such as a results folder's `model/`
 ):
     "The model saved in `folder` by `save_model` as `probability_net`: raw beats in, class probabilities out."
-    from ecg_nbdev.model import load_model, probability_net  # torch and Lightning load only when a model does
-    try: model, features = load_model(folder)
+    from ecg_nbdev.model import load_model, model_description, probability_net  # torch loads only when a model does
+    try: (model, features), desc = load_model(folder), model_description(folder)
     except FileNotFoundError as e: raise DataError(str(e)) from e
     except Exception as e: raise DataError(f"model {folder}: cannot be loaded: {type(e).__name__}: {e}") from e
-    return probability_net(model, features)
+    net = probability_net(model, features, temperature=desc["temperature"])  # calibrated probabilities
+    net.adapted = desc.get("adapted")  # a model fine-tuned to one patient: the record and beats it learnt from
+    return net
 
 # %% ../nbs/11_inference.ipynb #209a7b10
 def input_width(net) -> int:
@@ -113,6 +115,23 @@ def kaggle_batches(
         raise DataError(f"{path}, row {bad[0]}: {bad[1]}" if bad
                         else f"{path}: not a Kaggle-format beat file") from None
 
+# %% ../nbs/11_inference.ipynb #053ebc53
+def record_lead(
+    base,  # the record: the path of its files without extension
+    atr:bool|None=None,  # its .atr annotations: True needs them, None reads them when present, False skips them
+) -> tuple[np.ndarray, np.ndarray, int, str, object]:
+    "The lead `read_wfdb` picks of record `base`: digital and physical (mV) samples, rate, lead name, annotations."
+    base = Path(base)
+    rec, lead, ann = read_wfdb(base, atr=atr)
+    if rec.fs != round(rec.fs):
+        raise DataError(f"record {base.name} ({base}.hea): sampling rate {rec.fs} Hz, expected a whole number of Hz")
+    digital, physical = rec.d_signal[:, lead], rec.dac(return_res=64)[:, lead]
+    # missing samples are bridged: neither the detector nor the resampler can take NaN
+    if (gap := np.isnan(physical)).any():
+        t = np.arange(len(physical))
+        digital, physical = (np.interp(t, t[~gap], s[~gap]) for s in (digital, physical))
+    return digital, physical, int(round(rec.fs)), rec.sig_name[lead], ann
+
 # %% ../nbs/11_inference.ipynb #48e1fd16
 BEAT_SOURCES = ("auto", "atr", "xqrs")
 
@@ -126,25 +145,18 @@ def wfdb_beats(
     if beats not in BEAT_SOURCES:
         raise ValueError(f"unknown beat source {beats!r}: expected one of {', '.join(BEAT_SOURCES)}")
     base = Path(base)
-    rec, lead, ann = read_wfdb(base, atr=True if beats == "atr" else None)
-    if rec.fs != round(rec.fs):
-        raise DataError(f"record {base.name} ({base}.hea): sampling rate {rec.fs} Hz, expected a whole number of Hz")
-    fs, digital, physical = int(round(rec.fs)), rec.d_signal[:, lead], rec.dac(return_res=64)[:, lead]
-    # missing samples are bridged: neither the detector nor the resampler can take NaN
-    if (gap := np.isnan(physical)).any():
-        t = np.arange(len(physical))
-        digital, physical = (np.interp(t, t[~gap], s[~gap]) for s in (digital, physical))
+    digital, physical, fs, lead, ann = record_lead(base, atr=True if beats == "atr" else None)
     if beats == "xqrs" or ann is None:
         index = pd.DataFrame({"sample": detect_peaks(physical, fs)})
         if index.empty:
-            warnings.warn(f"record {base.name} ({base}): the QRS detector found no beats in lead {rec.sig_name[lead]}; "
+            warnings.warn(f"record {base.name} ({base}): the QRS detector found no beats in lead {lead}; "
                           "the result is empty")
     else:
         symbol = np.asarray(ann.symbol)
         is_beat = np.isin(symbol, list(AAMI_MAP))  # the beats `record_beats` keeps
         index = pd.DataFrame({"sample": ann.sample[is_beat].astype(np.int64), "symbol": symbol[is_beat],
                               "reference": [AAMI_MAP[s] for s in symbol[is_beat]]})
-    index.attrs["lead"] = rec.sig_name[lead]  # which lead was read, for the report
+    index.attrs["lead"] = lead  # which lead was read, for the report
     if features in WINDOW_FEATURES:  # every beat, with the rhythm of the very beats found here
         if len(index) == 1:
             raise DataError(f"record {base.name} ({base}): one beat, the {features} model needs at least two")
@@ -153,7 +165,7 @@ def wfdb_beats(
         return window_rows(windows, table, features, context_beats), index, fs
     X, keep = extract_beats(digital, index["sample"].to_numpy(), fs=fs, **BEAT_PARAMS)
     kept = index[keep].reset_index(drop=True)
-    kept.attrs["lead"] = rec.sig_name[lead]
+    kept.attrs["lead"] = lead
     return X, kept, fs
 
 # %% ../nbs/11_inference.ipynb #87ab89a8

@@ -22,7 +22,8 @@ from .features import BEAT_LEN, CONTEXT_CHANNELS, FEATURES, cwt_matrix
 # %% auto #0
 __all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'RHYTHM_HIDDEN', 'CONTEXT_HIDDEN', 'MODELS', 'BeatClassifier', 'Dropout', 'LinearModel',
            'BeatsAs2d', 'Conv1dAs2d', 'GlobalPool', 'ResidualBlock', 'RhythmFusion', 'ConvModel', 'make_model',
-           'BeatDataModule', 'Shard', 'predict_logits', 'Ensemble', 'save_model', 'load_model', 'probability_net']
+           'BeatDataModule', 'Shard', 'predict_logits', 'Ensemble', 'save_model', 'model_description', 'load_model',
+           'Temperature', 'probability_net']
 
 # %% ../nbs/04_model.ipynb #3c733e00
 NUM_CLASSES = len(AAMI_CLASSES)
@@ -279,13 +280,16 @@ def save_model(
     model:BeatClassifier|Ensemble,  # the model to keep
     folder,  # where to write `model.pt` and `model.json`; made if missing
     features:str,  # what the model reads: `cwt` or `raw` (see `beat_features`)
+    temperature:float=1.0,  # divides the logits before the softmax (`fit_temperature`); 1: as trained
+    adapted:dict|None=None,  # for a model fine-tuned to one patient: the record and beats it was adapted on
 ) -> Path:
     "Write `model`'s weights (`model.pt`) and description (`model.json`, an `Ensemble` member by member) into `folder`."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     desc = {"members": [_describe(m) for m in model.members]} if isinstance(model, Ensemble) else _describe(model)
-    desc |= {"features": features, "classes": list(AAMI_CLASSES), "ecg_nbdev": ecg_nbdev.__version__}
+    desc |= {"features": features, "classes": list(AAMI_CLASSES), "temperature": float(temperature),
+             **({"adapted": adapted} if adapted else {}), "ecg_nbdev": ecg_nbdev.__version__}
     write_atomically(folder/"model.pt", lambda f: torch.save(model.state_dict(), f))
-    write_atomically(folder/"model.json", lambda f: f.write_text(json.dumps(desc, indent=1)))
+    write_atomically(folder/"model.json", lambda f: f.write_text(json.dumps(desc, indent=1, default=str)))
     return folder
 
 # %% ../nbs/04_model.ipynb #c6151dcc
@@ -295,30 +299,47 @@ def _build(desc:dict, path:Path) -> BeatClassifier:
         raise ValueError(f"{path}: model {desc.get('model')!r}, expected one of {', '.join(MODELS)}")
     return make_model(desc["model"], **desc["hparams"])
 
+# %% ../nbs/04_model.ipynb #ccdd7ef5
+def model_description(
+    folder,  # a folder written by `save_model`
+) -> dict:
+    "The description `save_model` wrote into `folder/model.json`: model, features, temperature, what it was adapted on."
+    folder = Path(folder)
+    for fname in ("model.json", "model.pt"):
+        if not (folder/fname).is_file():
+            raise FileNotFoundError(f"{folder}: no {fname}; expected a folder written by save_model")
+    return {"temperature": 1.0} | json.loads((folder/"model.json").read_text())  # folders of earlier releases: T = 1
+
 # %% ../nbs/04_model.ipynb #af825c81
 def load_model(
     folder,  # a folder written by `save_model`
 ) -> tuple[BeatClassifier|Ensemble, str]:
     "The model saved in `folder` by `save_model`, in evaluation mode, and the name of the features it reads."
     folder = Path(folder)
-    for fname in ("model.json", "model.pt"):
-        if not (folder/fname).is_file():
-            raise FileNotFoundError(f"{folder}: no {fname}; expected a folder written by save_model")
-    desc = json.loads((folder/"model.json").read_text())
-    path = folder/"model.json"
+    desc, path = model_description(folder), folder/"model.json"
     model = Ensemble([_build(d, path) for d in desc["members"]]) if "members" in desc else _build(desc, path)
     model.load_state_dict(torch.load(folder/"model.pt", weights_only=True))
     return model.eval(), desc["features"]
+
+# %% ../nbs/04_model.ipynb #78356b9e
+class Temperature(nn.Module):
+    "Logits divided by a fixed temperature, a buffer saved with the network and exported to ONNX as one division."
+    def __init__(self, temperature:float=1.0):
+        super().__init__()
+        if not temperature > 0: raise ValueError(f"temperature {temperature}: expected a positive number")
+        self.register_buffer("temperature", torch.tensor(float(temperature)))
+    def forward(self, x): return x/self.temperature
 
 # %% ../nbs/04_model.ipynb #738bcdd7
 def probability_net(
     net:nn.Module,  # a classifier of `features` of beats, answering logits: a model, an `Ensemble` or a model's `.net`
     features:str="cwt",  # what `net` reads: `cwt` (wavelet coefficients), `raw` (the samples), `rhythm` or `context`
+    temperature:float=1.0,  # the logits are divided by it before the softmax (`fit_temperature`); 1: as trained
 ) -> nn.Sequential:
     "`net` as one `nn.Sequential` from raw beats `(n, 187)` to probabilities: fixed CWT layer (`cwt`), `net`, softmax."
     if features not in FEATURES:
         raise ValueError(f"unknown features {features!r}: expected one of {', '.join(FEATURES)}")
-    layers = [net.eval(), nn.Softmax(dim=-1)]
+    layers = [net.eval(), Temperature(temperature), nn.Softmax(dim=-1)]
     if features == "cwt":
         W = cwt_matrix()  # beat_features' defaults: scales 1-4, Mexican hat
         cwt = nn.Linear(BEAT_LEN, W.shape[1], bias=False)
@@ -326,7 +347,7 @@ def probability_net(
         cwt.weight = nn.Parameter(torch.tensor(np.ascontiguousarray(W.T)), requires_grad=False)
         layers.insert(0, cwt)
     out = nn.Sequential(*layers).eval()
-    out.features = features  # what `export_onnx` writes into the file's metadata
+    out.features, out.temperature = features, temperature  # what `export_onnx` writes into the file's metadata
     # the rows a context model reads are built with its own window of neighbours
     out.context_beats = next((m.steps//2 for m in net.modules() if isinstance(m, RhythmFusion)), 0)
     return out

@@ -20,8 +20,8 @@ from .core import write_atomically
 
 from .settings import Plan, pipeline_plan, run_config
 from .data import split_beats, split_table
-from .evaluation import (SUMMARY_METRICS, ec57_table, evaluate, metrics_table, read_metrics,
-                                  record_averaged, shown, write_metrics)
+from .evaluation import (SUMMARY_METRICS, ec57_table, evaluate, fit_temperature, metrics_table,
+                                  read_metrics, record_averaged, shown, temperature_scaled, write_metrics)
 from .figures import confusion_figure, roc_figure, training_curve_figure
 from .features import beat_features
 from .model import Ensemble, load_model, predict_logits, save_model
@@ -174,7 +174,7 @@ def _predictions(model, features:str, X, meta, parts, context_beats:int=0) -> di
     return {part: (labels[parts[part]], softmax(predict_logits(model, as_read(X[parts[part]])), axis=1))
             for part in ("test", "holdout")}
 
-def _write_evaluation(folder:Path, predictions:dict, records:dict, plan:Plan, split, preset, seed):
+def _write_evaluation(folder:Path, predictions:dict, records:dict, plan:Plan, split, preset, seed, temperature=1.0):
     "`metrics.json` (holdout), `test_metrics.json`, EC57 per record and averaged, `predictions.npz` in `folder`."
     for part, file in (("test", "test_metrics.json"), ("holdout", "metrics.json")):
         groups = records[part] if split == "interpatient" else None  # intervals resample whole records there
@@ -185,7 +185,8 @@ def _write_evaluation(folder:Path, predictions:dict, records:dict, plan:Plan, sp
     write_atomically(folder/"ec57_holdout.csv", ec57.to_csv)
     write_atomically(folder/"ec57_average.csv", record_averaged(ec57).to_csv)  # each record counting once
     write_atomically(folder/"predictions.npz", lambda tmp: np.savez_compressed(
-        tmp, **{f"{p}_{k}": v for p, (y, pr) in predictions.items() for k, v in (("y", y), ("proba", pr))}))
+        tmp, temperature=temperature,
+        **{f"{p}_{k}": v for p, (y, pr) in predictions.items() for k, v in (("y", y), ("proba", pr))}))
 
 # %% ../nbs/10_pipeline.ipynb #e27930fb
 def run_pipeline(
@@ -218,10 +219,16 @@ def run_pipeline(
         scores = ", ".join(format(t.user_attrs["test_macro_auroc"], ".4f") for t in members)
         say(f"chosen: the mean of trials {', '.join(str(t.number) for t in members)} (test macro AUROC {scores}); "
             f"the best: {members[0].params}")
-        predictions = _predictions(*chosen_model(members, uri, folder/"model"), X=X, meta=meta, parts=parts,
-                                   context_beats=cfg.context_beats)
+        model, features = chosen_model(members, uri, folder/"model")
+        raw = _predictions(model, features, X=X, meta=meta, parts=parts, context_beats=cfg.context_beats)
+        # calibrated on the test part, records the model never trained on (DS1's on the inter-patient split)
+        temperature = fit_temperature(np.log(np.clip(raw["test"][1], 1e-30, None)), raw["test"][0])
+        save_model(model, folder/"model", features, temperature=temperature)  # `predict` calibrates by it
+        predictions = {part: (y, temperature_scaled(p, temperature)) for part, (y, p) in raw.items()}
+        say(f"calibration: temperature {temperature:.3f}, fitted on the test part's {len(raw['test'][0]):,} beats")
         records = {p: meta["record"].to_numpy()[parts[p]] for p in predictions}
-        _write_evaluation(folder, predictions, records, plan=plan, split=split, preset=preset, seed=seed)
+        _write_evaluation(folder, predictions, records, plan=plan, split=split, preset=preset, seed=seed,
+                          temperature=temperature)
         history = trial_history(members[0], uri)
         write_atomically(folder/"history.csv", history.to_csv)
         write_atomically(folder/"trials.csv", lambda tmp: trials_table(study).to_csv(tmp, index=False))
