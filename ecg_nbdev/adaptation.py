@@ -256,19 +256,21 @@ def adapt_folder(
     y_true, y_pred, records = [], [], []
     for base in (Path(str(b)).with_suffix("") if str(b).endswith(".hea") else Path(b) for b in bases):
         X, index, fs = wfdb_beats(base, "atr", net.features, net.context_beats)
-        labels = None
-        if review is not None:
-            queue = review_queue(prediction_frame(index, predict_proba(net, X)), review)
+        labels, tuned = None, net
+        # the unadapted model's predictions: the simulated reader's queue, and with nothing to review the answer
+        frame = prediction_frame(index, predict_proba(net, X)) if review is not None else None
+        if review:
+            queue = review_queue(frame, review)
             labels = out/f"{base.name}.labels.csv"
             read = queue[["sample"]].assign(**{"class": queue["reference"]})  # what a reader would have said
             write_atomically(labels, lambda tmp: read.to_csv(tmp, index=False))
-        if review == 0: tuned = net  # nothing to adapt on: the model as it is
-        else:
+        if review != 0:
             adapt_record(model_folder, base, out/base.name, minutes=None if review is not None else minutes,
                          labels=labels)
             tuned = load_predictor(out/base.name)
+            frame = prediction_frame(index, predict_proba(tuned, X))
         keep = held_out(tuned, index["sample"], fs)
-        frame = prediction_frame(index, predict_proba(tuned, X)).assign(adapted=~keep)
+        frame = frame.assign(adapted=~keep)
         write_predictions(frame, out/f"{base.name}.csv")
         y_true.append(index["reference"][keep].map(AAMI_CLASSES.index).to_numpy())
         y_pred.append(frame["class"][keep].map(AAMI_CLASSES.index).to_numpy()); records += [base.name]*int(keep.sum())
