@@ -22,8 +22,8 @@ __all__ = ['MITDB_RECORDS', 'DATA_ENV', 'CACHE_ENV', 'PROJECT_ROOT', 'SHARED_MIT
            'WINDOW_PARAMS', 'AAMI_MAP', 'BEAT_PARAMS', 'BUILD_VERSION', 'KAGGLE_TOTALS', 'DS1', 'DS2', 'PACED',
            'SPLITS', 'PARTS', 'cache_dir', 'missing_files', 'download_mitdb', 'find_mitdb', 'check_dat_size',
            'is_ecg_lead', 'read_wfdb', 'read_record', 'extract_beats', 'rhythm_features', 'extract_windows',
-           'record_inputs', 'record_beats', 'build_beats', 'load_beats', 'load_windows', 'class_table', 'split_beats',
-           'split_table', 'read_kaggle_csv', 'write_kaggle_csv', 'write_kaggle_split']
+           'record_inputs', 'record_beats', 'beat_rhythms', 'build_beats', 'load_beats', 'load_windows', 'class_table',
+           'split_beats', 'split_table', 'read_kaggle_csv', 'write_kaggle_csv', 'write_kaggle_split']
 
 # %% ../nbs/01_data.ipynb #1b590289
 MITDB_RECORDS = tuple("""100 101 102 103 104 105 106 107 108 109 111 112 113 114 115 116 117 118 119 121 122 123 124
@@ -282,6 +282,19 @@ def record_beats(
                          "symbol": symbols,
                          "label": np.array([AAMI_CLASSES.index(AAMI_MAP[s]) for s in symbols], dtype=np.int64)})
     return beats, pd.concat([meta, rhythm[keep].reset_index(drop=True)], axis=1), windows[keep]
+
+# %% ../nbs/01_data.ipynb #464228aa
+def beat_rhythms(
+    name,  # the record's name, e.g. "201"
+    samples,  # the beats' R peaks, sample indices into the record
+    path=None,  # the database folder; None: found by `find_mitdb`
+) -> np.ndarray:
+    "The rhythm annotation each beat at `samples` falls in (`(N`, `(AFIB`, …); `(N` before the record's first one."
+    ann = wfdb.rdann(str(find_mitdb(path)/str(name)), "atr")
+    marks = [(s, n.strip("\x00")) for s, n in zip(ann.sample, ann.aux_note) if n.strip("\x00").startswith("(")]
+    starts, names = np.array([s for s, _ in marks], dtype=np.int64), np.array([n for _, n in marks] or ["(N"])
+    k = np.searchsorted(starts, np.asarray(samples), side="right") - 1
+    return np.where(k >= 0, names[np.maximum(k, 0)], "(N")
 
 # %% ../nbs/01_data.ipynb #72b94e11
 BEAT_PARAMS = dict(fs_out=125, length=187, rr_factor=1.2, window_s=10)

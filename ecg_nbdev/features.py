@@ -16,7 +16,7 @@ from .data import BEAT_PARAMS, RHYTHM_COLUMNS, WINDOW_PARAMS
 # %% auto #0
 __all__ = ['BEAT_LEN', 'CHUNK', 'WINDOW_LEN', 'RHYTHM_BEAT_WIDTH', 'RHYTHM_WIDTH', 'CONTEXT_CHANNELS', 'WINDOW_FEATURES',
            'FEATURES', 'check_beats', 'cwt_matrix', 'cwt_features', 'rhythm_inputs', 'row_width', 'context_inputs',
-           'window_rows', 'beat_features']
+           'window_rows', 'irregular_rhythm', 'beat_features']
 
 # %% ../nbs/02_features.ipynb #12ac0c4d
 BEAT_LEN = BEAT_PARAMS["length"]
@@ -152,6 +152,35 @@ def window_rows(
     if features != "context": raise ValueError(f"window rows are rhythm or context rows, got features {features!r}")
     row_width(features, context_beats)  # refuses context_beats < 1
     return np.concatenate([rhythm_inputs(windows, table), context_inputs(windows, table, context_beats)], axis=1)
+
+# %% ../nbs/02_features.ipynb #03167d50
+def _unexplained_change(log_rr:np.ndarray, lags:int) -> np.ndarray:
+    "Each interval's smallest absolute change of log RR against the `lags` intervals before it; 0 for the first."
+    change = np.full((lags, len(log_rr)), np.inf)
+    for k in range(1, lags + 1): change[k - 1, k:] = np.abs(log_rr[k:] - log_rr[:-k])
+    least = change.min(0)
+    return np.where(np.isfinite(least), least, 0)
+
+# %% ../nbs/02_features.ipynb #3d38ed33
+def irregular_rhythm(
+    table:pd.DataFrame,  # the beats' table, in beat order: `pre_rr`, and `record` when from several records
+    ectopic=None,  # one flag a beat: ventricular beats, whose intervals are left out; None leaves none out
+    beats:int=60,  # neighbours either side in the centred window of the median
+    lags:int=2,  # a change of RR is explained by any of the `lags` intervals before it: 1 a steady rhythm, 2 bigeminy
+) -> np.ndarray:
+    "Per beat, the median over its centred window of the changes of log RR no pattern of `lags` intervals explains."
+    if "pre_rr" not in table: raise ValueError("table has no column 'pre_rr'")
+    ectopic = np.zeros(len(table), bool) if ectopic is None else np.asarray(ectopic, bool)
+    if len(ectopic) != len(table): raise ValueError(f"{len(ectopic)} ectopic flags but {len(table)} table rows")
+    records = table["record"].to_numpy() if "record" in table else np.zeros(len(table))
+    log_rr, out = np.log(table["pre_rr"].to_numpy(np.float64)), np.zeros(len(table))
+    for r in pd.unique(records):
+        rows = np.flatnonzero(records == r)
+        e = ectopic[rows]; kept = ~(e | np.r_[False, e[:-1]])  # intervals ending at, or starting from, an ectopic beat
+        change = np.full(len(rows), np.nan); change[kept] = _unexplained_change(log_rr[rows][kept], lags)
+        window = pd.Series(change).rolling(2*beats + 1, center=True, min_periods=1).median()
+        out[rows] = window.ffill().bfill().fillna(0).to_numpy()  # a window of ectopic beats only: its neighbours'
+    return out
 
 # %% ../nbs/02_features.ipynb #636c7fc7
 FEATURES = ("cwt", "raw", "rhythm", "context")

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, fields, replace
 from .core import MODEL_NAMES
 
 # %% auto #0
-__all__ = ['DEFAULT_AUGMENT', 'SEARCH_SPACE', 'CONV_SPACE', 'SEED_SPACE', 'CONTEXT_BEATS', 'PRESETS', 'Settings', 'Plan',
-           'Preset', 'presets_table', 'run_config', 'pipeline_plan', 'notebook_preset']
+__all__ = ['DEFAULT_AUGMENT', 'SEARCH_SPACE', 'CONV_SPACE', 'SEED_SPACE', 'CONTEXT_BEATS', 'IRREGULAR_RHYTHM', 'PRESETS',
+           'Settings', 'Plan', 'Preset', 'presets_table', 'run_config', 'pipeline_plan', 'notebook_preset']
 
 # %% ../nbs/00a_settings.ipynb #4454c3cc
 DEFAULT_AUGMENT = {"temporal_shift": 5}  # read-only default: graft then shift, as the original project
@@ -86,6 +86,7 @@ class Preset:
 
 # %% ../nbs/00a_settings.ipynb #339f352c
 CONTEXT_BEATS = 40  # neighbours either side the context model reads: the best window of DS1's cross-validation
+IRREGULAR_RHYTHM = dict(beats=60, lags=3, threshold=0.06)  # `irregular_rhythm`'s best match to DS1's AF annotations
 
 PRESETS = {
     "quick": Preset(
