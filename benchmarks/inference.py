@@ -23,8 +23,8 @@ from ecg_nbdev.adaptation import write_review
 from ecg_nbdev.settings import run_config
 from ecg_nbdev.data import MITDB_RECORDS, find_mitdb
 from ecg_nbdev.features import RHYTHM_BEAT_WIDTH, WINDOW_FEATURES, WINDOW_LEN, row_width
-from ecg_nbdev.inference import (export_onnx, load_predictor, onnx_proba, onnx_session, predict_proba, prediction_frame, wfdb_beats,
-                                 write_predictions)
+from ecg_nbdev.inference import (export_onnx, load_predictor, onnx_proba, onnx_session, predict_proba, prediction_frame,
+                                 record_proba, wfdb_beats, write_predictions)
 from ecg_nbdev.model import make_model, probability_net
 from ecg_nbdev.training import input_rows
 
@@ -97,9 +97,9 @@ def annotate(net, base, out, review=0):
     "Seconds to read, detect, cut, classify and write record `base` (and its `review` least sure beats), and the beats."
     times = {}
     start = time.perf_counter()
-    X, index, _ = wfdb_beats(base, "xqrs", net.features, net.context_beats)
+    X, index, fs = wfdb_beats(base, "xqrs", net.features, net.context_beats)
     times["read, XQRS, cut"] = time.perf_counter() - start
-    t = time.perf_counter(); proba = predict_proba(net, X); times["classify"] = time.perf_counter() - t
+    t = time.perf_counter(); proba = record_proba(net, X, index, fs); times["classify"] = time.perf_counter() - t
     frame = prediction_frame(index, proba)
     t = time.perf_counter(); write_predictions(frame, out); times["write"] = time.perf_counter() - t
     if review:  # what predict --review adds: the queue's CSV and its strips (the record's lead read once more)

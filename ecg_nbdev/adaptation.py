@@ -13,8 +13,8 @@ import pandas as pd
 from .core import AAMI_CLASSES, DataError, write_atomically
 from .detection import MATCH_WINDOW_S, match_beats
 from .evaluation import ec57_table
-from .inference import (PROBA_COLUMNS, compare_beats, load_predictor, prediction_frame, predict_proba,
-                                 record_lead, reference_beats, wfdb_beats, write_predictions)
+from .inference import (PROBA_COLUMNS, compare_beats, load_predictor, prediction_frame, record_lead,
+                                 record_proba, reference_beats, wfdb_beats, write_predictions)
 
 # %% auto #0
 __all__ = ['REVIEW_STRIP_S', 'ADAPT_MIN_BEATS', 'ADAPT_STEPS', 'ADAPT_LR', 'review_queue', 'review_figure', 'write_review',
@@ -258,7 +258,7 @@ def adapt_folder(
         X, index, fs = wfdb_beats(base, "atr", net.features, net.context_beats)
         labels, tuned = None, net
         # the unadapted model's predictions: the simulated reader's queue, and with nothing to review the answer
-        frame = prediction_frame(index, predict_proba(net, X)) if review is not None else None
+        frame = prediction_frame(index, record_proba(net, X, index, fs)) if review is not None else None
         if review:
             queue = review_queue(frame, review)
             labels = out/f"{base.name}.labels.csv"
@@ -268,7 +268,7 @@ def adapt_folder(
             adapt_record(model_folder, base, out/base.name, minutes=None if review is not None else minutes,
                          labels=labels)
             tuned = load_predictor(out/base.name)
-            frame = prediction_frame(index, predict_proba(tuned, X))
+            frame = prediction_frame(index, record_proba(tuned, X, index, fs))
         keep = held_out(tuned, index["sample"], fs)
         frame = frame.assign(adapted=~keep)
         write_predictions(frame, out/f"{base.name}.csv")

@@ -17,7 +17,7 @@ from .features import BEAT_LEN
 from .adaptation import adapt_folder, adapt_record, check_adapted, compare_held_out, write_review
 from .inference import (BEAT_SOURCES, compare_record, ec57_text, export_onnx, input_width, load_predictor,
                                  onnx_proba, onnx_session, predict_csv, predict_folder, predict_proba, prediction_frame,
-                                 reference_beats, resolve_input, wfdb_beats, write_predictions)
+                                 record_proba, reference_beats, resolve_input, wfdb_beats, write_predictions)
 from .services import ServiceError
 from .settings import PRESETS
 
@@ -123,7 +123,7 @@ def predict_command(args):
     source = "xqrs" if args.compare and args.beats == "auto" else args.beats
     X, index, fs = wfdb_beats(where, source, getattr(net, "features", "raw"), getattr(net, "context_beats", 0))
     check_adapted(net, where, fs)  # an adapted model reads its own patient only
-    frame = prediction_frame(index, predict_proba(net, X, batch_size=args.batch_size, progress=None))
+    frame = prediction_frame(index, record_proba(net, X, index, fs, batch_size=args.batch_size, progress=None))
     write_predictions(frame, args.out)
     counts = frame["class"].value_counts().reindex(list(AAMI_CLASSES), fill_value=0)
     how = "annotated" if "symbol" in index else "found by XQRS"

@@ -11,12 +11,14 @@ import pywt
 
 import pandas as pd
 
+from .core import AAMI_CLASSES
 from .data import BEAT_PARAMS, RHYTHM_COLUMNS, WINDOW_PARAMS
+from .settings import IRREGULAR_RHYTHM
 
 # %% auto #0
 __all__ = ['BEAT_LEN', 'CHUNK', 'WINDOW_LEN', 'RHYTHM_BEAT_WIDTH', 'RHYTHM_WIDTH', 'CONTEXT_CHANNELS', 'WINDOW_FEATURES',
            'FEATURES', 'check_beats', 'cwt_matrix', 'cwt_features', 'rhythm_inputs', 'row_width', 'context_inputs',
-           'window_rows', 'irregular_rhythm', 'beat_features']
+           'window_rows', 'irregular_rhythm', 'gate_irregular', 'beat_features']
 
 # %% ../nbs/02_features.ipynb #12ac0c4d
 BEAT_LEN = BEAT_PARAMS["length"]
@@ -181,6 +183,19 @@ def irregular_rhythm(
         window = pd.Series(change).rolling(2*beats + 1, center=True, min_periods=1).median()
         out[rows] = window.ffill().bfill().fillna(0).to_numpy()  # a window of ectopic beats only: its neighbours'
     return out
+
+# %% ../nbs/02_features.ipynb #11cbbfd6
+def gate_irregular(
+    proba,  # class probabilities `(n, 5)` of beats in beat order
+    table:pd.DataFrame,  # their table: `pre_rr`, and `record` when the beats come from several records
+) -> np.ndarray:
+    "`proba` with S's probability moved to N where `irregular_rhythm` (beats called V left out) is `IRREGULAR_RHYTHM`'s."
+    gate, (n, s, v) = IRREGULAR_RHYTHM, (AAMI_CLASSES.index(c) for c in "NSV")
+    proba = np.array(proba, dtype=np.float32)  # a copy
+    if len(proba) != len(table): raise ValueError(f"{len(proba)} rows of probabilities but {len(table)} table rows")
+    irregular = irregular_rhythm(table, proba.argmax(1) == v, beats=gate["beats"], lags=gate["lags"]) >= gate["threshold"]
+    proba[irregular, n] += proba[irregular, s]; proba[irregular, s] = 0
+    return proba
 
 # %% ../nbs/02_features.ipynb #636c7fc7
 FEATURES = ("cwt", "raw", "rhythm", "context")

@@ -13,16 +13,17 @@ from tqdm import tqdm
 
 from .core import AAMI_CLASSES, DataError, write_atomically
 from .data import (AAMI_MAP, BEAT_PARAMS, MITDB_RECORDS, _first_bad_row, extract_beats, find_mitdb, read_wfdb,
-                            record_inputs)
+                            record_inputs, rhythm_features)
 from .detection import MATCH_WINDOW_S, detect_peaks, match_beats
 from .evaluation import class_rates, confusion_counts, ec57_table, readable
-from .features import BEAT_LEN, RHYTHM_BEAT_WIDTH, WINDOW_FEATURES, check_beats, row_width, window_rows
+from .features import (BEAT_LEN, RHYTHM_BEAT_WIDTH, WINDOW_FEATURES, check_beats, gate_irregular, row_width,
+                                window_rows)
 
 # %% auto #0
 __all__ = ['BEAT_SOURCES', 'PROBA_COLUMNS', 'NO_BEAT', 'load_predictor', 'input_width', 'predict_proba', 'resolve_input',
-           'kaggle_batches', 'record_lead', 'wfdb_beats', 'prediction_frame', 'write_predictions', 'predict_csv',
-           'compare_beats', 'reference_beats', 'compare_record', 'export_onnx', 'onnx_session', 'onnx_proba',
-           'predict_folder', 'ec57_text']
+           'kaggle_batches', 'record_lead', 'wfdb_beats', 'record_proba', 'prediction_frame', 'write_predictions',
+           'predict_csv', 'compare_beats', 'reference_beats', 'compare_record', 'export_onnx', 'onnx_session',
+           'onnx_proba', 'predict_folder', 'ec57_text']
 
 # %% ../nbs/11_inference.ipynb #f1fb401b
 def load_predictor(
@@ -167,6 +168,20 @@ def wfdb_beats(
     kept = index[keep].reset_index(drop=True)
     kept.attrs["lead"] = lead
     return X, kept, fs
+
+# %% ../nbs/11_inference.ipynb #8cc80c67
+def record_proba(
+    net,  # a `probability_net`
+    X,  # a record's beats or rows, as `wfdb_beats` gives them
+    index:pd.DataFrame,  # their `sample`s, as `wfdb_beats` gives them
+    fs:int,  # the record's sampling rate, Hz
+    batch_size:int=1024,  # beats a forward pass
+    progress:bool|None=False,  # a progress bar; None: one on a terminal only
+) -> np.ndarray:
+    "Class probabilities of a record's beats: `predict_proba`, and for a rhythm or context model `gate_irregular`."
+    proba = predict_proba(net, X, batch_size=batch_size, progress=progress)
+    if getattr(net, "features", "raw") not in WINDOW_FEATURES or len(proba) < 2: return proba
+    return gate_irregular(proba, rhythm_features(index["sample"].to_numpy(), fs))
 
 # %% ../nbs/11_inference.ipynb #87ab89a8
 PROBA_COLUMNS = [f"p_{c}" for c in AAMI_CLASSES]
@@ -353,9 +368,9 @@ def predict_folder(
                             f"which --compare on a folder needs for every record")
     y_true, y_pred, records = [], [], []
     for name in names:
-        X, index, _ = wfdb_beats(folder/name, "atr" if compare else beats, getattr(net, "features", "raw"),
-                                 getattr(net, "context_beats", 0))
-        frame = prediction_frame(index, predict_proba(net, X, batch_size=batch_size))
+        X, index, fs = wfdb_beats(folder/name, "atr" if compare else beats, getattr(net, "features", "raw"),
+                                  getattr(net, "context_beats", 0))
+        frame = prediction_frame(index, record_proba(net, X, index, fs, batch_size=batch_size))
         write_predictions(frame, out/f"{name}.csv")
         if compare:
             y_true.append(index["reference"].map(AAMI_CLASSES.index).to_numpy())

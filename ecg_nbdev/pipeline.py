@@ -23,7 +23,7 @@ from .data import split_beats, split_table
 from .evaluation import (SUMMARY_METRICS, ec57_table, evaluate, fit_temperature, metrics_table,
                                   read_metrics, record_averaged, shown, temperature_scaled, write_metrics)
 from .figures import confusion_figure, roc_figure, training_curve_figure
-from .features import beat_features
+from .features import WINDOW_FEATURES, beat_features, gate_irregular
 from .model import Ensemble, load_model, predict_logits, save_model
 from .tracking import tracking_uri_for
 from .training import input_rows
@@ -225,6 +225,8 @@ def run_pipeline(
         temperature = fit_temperature(np.log(np.clip(raw["test"][1], 1e-30, None)), raw["test"][0])
         save_model(model, folder/"model", features, temperature=temperature)  # `predict` calibrates by it
         predictions = {part: (y, temperature_scaled(p, temperature)) for part, (y, p) in raw.items()}
+        if features in WINDOW_FEATURES and split == "interpatient":  # whole records, in beat order: read as `predict`
+            predictions = {part: (y, gate_irregular(p, meta.iloc[parts[part]])) for part, (y, p) in predictions.items()}
         say(f"calibration: temperature {temperature:.3f}, fitted on the test part's {len(raw['test'][0]):,} beats")
         records = {p: meta["record"].to_numpy()[parts[p]] for p in predictions}
         _write_evaluation(folder, predictions, records, plan=plan, split=split, preset=preset, seed=seed,
