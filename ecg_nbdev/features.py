@@ -189,11 +189,12 @@ def gate_irregular(
     proba,  # class probabilities `(n, 5)` of beats in beat order
     table:pd.DataFrame,  # their table: `pre_rr`, and `record` when the beats come from several records
 ) -> np.ndarray:
-    "`proba` with S's probability moved to N where `irregular_rhythm` (beats called V left out) is `IRREGULAR_RHYTHM`'s."
+    "`proba` with S's probability moved to N where `irregular_rhythm`, beats called V left out, reaches the gate's."
     gate, (n, s, v) = IRREGULAR_RHYTHM, (AAMI_CLASSES.index(c) for c in "NSV")
     proba = np.array(proba, dtype=np.float32)  # a copy
     if len(proba) != len(table): raise ValueError(f"{len(proba)} rows of probabilities but {len(table)} table rows")
-    irregular = irregular_rhythm(table, proba.argmax(1) == v, beats=gate["beats"], lags=gate["lags"]) >= gate["threshold"]
+    rhythm = irregular_rhythm(table, proba.argmax(1) == v, beats=gate["beats"], lags=gate["lags"])
+    irregular = rhythm >= gate["threshold"]
     proba[irregular, n] += proba[irregular, s]; proba[irregular, s] = 0
     return proba
 
