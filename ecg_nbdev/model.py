@@ -16,7 +16,7 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, Sampler, S
 
 import ecg_nbdev
 from .core import AAMI_CLASSES, write_atomically
-from .settings import Settings
+from .settings import Settings, torch_threads
 from .features import BEAT_LEN, CONTEXT_CHANNELS, FEATURES, cwt_matrix
 
 # %% auto #0
@@ -24,6 +24,9 @@ __all__ = ['NUM_CLASSES', 'LR_SCHEDULES', 'RHYTHM_HIDDEN', 'CONTEXT_HIDDEN', 'MO
            'BeatsAs2d', 'Conv1dAs2d', 'GlobalPool', 'ResidualBlock', 'RhythmFusion', 'ConvModel', 'make_model',
            'BeatDataModule', 'Shard', 'predict_logits', 'Ensemble', 'save_model', 'model_description', 'load_model',
            'Temperature', 'probability_net']
+
+# %% ../nbs/04_model.ipynb #9bf9ea3a
+torch.set_num_threads(min(torch.get_num_threads(), torch_threads()))  # two threads a notebook fight for the cores
 
 # %% ../nbs/04_model.ipynb #3c733e00
 NUM_CLASSES = len(AAMI_CLASSES)

@@ -11,7 +11,8 @@ from .core import MODEL_NAMES
 
 # %% auto #0
 __all__ = ['DEFAULT_AUGMENT', 'SEARCH_SPACE', 'CONV_SPACE', 'SEED_SPACE', 'CONTEXT_BEATS', 'IRREGULAR_RHYTHM', 'PRESETS',
-           'Settings', 'Plan', 'Preset', 'presets_table', 'run_config', 'pipeline_plan', 'notebook_preset']
+           'Settings', 'Plan', 'Preset', 'presets_table', 'run_config', 'pipeline_plan', 'notebook_preset',
+           'torch_threads']
 
 # %% ../nbs/00a_settings.ipynb #4454c3cc
 DEFAULT_AUGMENT = {"temporal_shift": 5}  # read-only default: graft then shift, as the original project
@@ -159,3 +160,11 @@ def pipeline_plan(
 def notebook_preset() -> str:
     "The preset a notebook's pipeline cells run at: `quick` under `nbdev_test` (which sets `$IN_TEST`), else `default`."
     return "quick" if os.environ.get("IN_TEST") else "default"
+
+# %% ../nbs/00a_settings.ipynb #8c35cfbd
+def torch_threads(
+    processes:int=1,  # torch processes that share this machine's cores
+) -> int:
+    "Threads each of `processes` takes: the cores shared out; one under `nbdev_test`, which runs a notebook a core."
+    if os.environ.get("IN_TEST"): return 1
+    return max(1, (os.cpu_count() or 1)//processes)

@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
 from .services import ServiceError, check_tracking, process_alive
-from .settings import CONV_SPACE, PRESETS, SEARCH_SPACE, SEED_SPACE
+from .settings import CONV_SPACE, PRESETS, SEARCH_SPACE, SEED_SPACE, torch_threads
 from .tracking import EXPERIMENT, is_server, open_experiment, quiet_startup, run_dir_path, tracking_uri_for
 from .training import train
 
@@ -293,7 +293,7 @@ def tune(
     kwargs = dict(preset=preset, model=model, split=split, seed=seed, tracking_uri=uri, run_dir=run_dir,
                   parent_run_id=study.user_attrs["mlflow_parent_run_id"], space=space, **overrides)
     if finished_trials(study) < n_trials:
-        threads = max(1, (os.cpu_count() or 1)//workers)
+        threads = torch_threads(workers)
         ctx = multiprocessing.get_context("spawn")  # no fork of a process holding torch threads and DB connections
         job = dict(study_name=study_name, url=url, n_trials=n_trials, timeout=timeout, threads=threads, kwargs=kwargs)
         procs = [ctx.Process(target=_worker, kwargs={**job, "index": i}) for i in range(1, workers)]
