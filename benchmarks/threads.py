@@ -1,8 +1,8 @@
-"""Two trainings side by side, as `nbdev_test` runs two notebooks on a 2-core machine: torch's own threads against `torch_threads`.
+"""Two trainings side by side, as `nbdev_test` runs notebooks on 2 cores: torch's threads against `torch_threads`.
 
     python benchmarks/threads.py [--epochs 1]
 
-Each round starts two processes at once, each training the `quick` preset's context model on DS1 for `--epochs`
+Two processes start at once, each training the `quick` preset's context model on DS1 for `--epochs`
 (the model 11a's tests cross-validate), first with torch's default threads (every core in each process), then with
 `torch_threads()` as `nbdev_test` sets it (`$IN_TEST`: one thread a process); and, as the baseline of the same run,
 one process alone with the default threads. Reported: each setting's wall time (the slower of the pair) and the ratio
@@ -13,11 +13,13 @@ import argparse, os, subprocess, sys, time
 TRAIN = """
 import contextlib, io, sys, tempfile, time, warnings
 warnings.filterwarnings("ignore")
+from ecg_nbdev.settings import CONTEXT_BEATS
 from ecg_nbdev.training import input_rows, train
-input_rows("context", None, 40)  # read and cached before the clock starts
+input_rows("context", None, CONTEXT_BEATS)  # read and cached before the clock starts
 start = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
-    train(preset="quick", model="context", split="interpatient", run_dir=tempfile.mkdtemp(), max_epochs=int(sys.argv[1]))
+    train(preset="quick", model="context", split="interpatient", run_dir=tempfile.mkdtemp(),
+          max_epochs=int(sys.argv[1]))
 print(time.perf_counter() - start)
 """
 
@@ -43,4 +45,5 @@ if __name__ == "__main__":
     print(f"one training alone, torch's threads:  {alone:6.1f} s")
     print(f"two at once, torch's threads each:    {default:6.1f} s")
     print(f"two at once, one thread each:         {one:6.1f} s")
-    print(f"one thread each is {default/one:.2f}x faster side by side ({'goal met' if one < default else 'goal missed'})")
+    goal = "goal met" if one < default else "goal missed"
+    print(f"one thread each is {default/one:.2f}x faster side by side ({goal})")
