@@ -67,14 +67,12 @@ def trial_model(
 def chosen_model(
     trials:list,  # the trials whose models are averaged, best first
     tracking_uri:str,  # the MLflow store of their runs
-    folder,  # where the model is saved, as `save_model` writes it
 ) -> tuple:
-    "The `Ensemble` of `trials`' models (one trial: its model), saved into `folder`; the model and its features' name."
+    "The `Ensemble` of `trials`' models (one trial: its model) and the name of the features it reads."
     models, features = zip(*(trial_model(t, tracking_uri) for t in trials))
     if len(set(features)) > 1:
         raise ValueError(f"trials {[t.number for t in trials]} read different features {features}: no ensemble")
     model = models[0] if len(models) == 1 else Ensemble(list(models))
-    save_model(model, folder, features[0])
     return model, features[0]
 
 # %% ../nbs/10_pipeline.ipynb #2b7e1d91
@@ -219,7 +217,7 @@ def run_pipeline(
         scores = ", ".join(format(t.user_attrs["test_macro_auroc"], ".4f") for t in members)
         say(f"chosen: the mean of trials {', '.join(str(t.number) for t in members)} (test macro AUROC {scores}); "
             f"the best: {members[0].params}")
-        model, features = chosen_model(members, uri, folder/"model")
+        model, features = chosen_model(members, uri)
         raw = _predictions(model, features, X=X, meta=meta, parts=parts, context_beats=cfg.context_beats)
         # calibrated on the test part, records the model never trained on (DS1's on the inter-patient split)
         temperature = fit_temperature(np.log(np.clip(raw["test"][1], 1e-30, None)), raw["test"][0])
