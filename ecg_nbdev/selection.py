@@ -49,7 +49,7 @@ def patient_folds(
 def cross_validate(
     preset:str="default",  # the settings of `PRESETS` the candidate starts from
     model:str="rhythm",  # the candidate model (`MODEL_NAMES`)
-    folder=None,  # where each fold's and seed's predictions are kept, and found on a rerun; None: nowhere
+    folder=None,  # where each fold's and seed's predictions and networks are kept, and found on a rerun; None: nowhere
     k:int=5,  # folds of whole patients
     seeds:int=1,  # models a fold, their probabilities averaged (a seed ensemble)
     records=DS1,  # the records cross-validated over
@@ -72,19 +72,20 @@ def cross_validate(
         for seed in range(seeds):
             file = Path(folder)/f"fold-{f}-seed-{seed}.npy" if folder else None
             if file and file.exists(): proba.append(np.load(file)); continue
-            proba.append(_fold_proba(model, cfg, X, y, held, seed))
+            proba.append(_fold_proba(model, cfg, X, y, held, seed, network=file.with_suffix(".pt") if file else None))
             if file: write_atomically(file, lambda tmp: np.save(tmp, proba[-1]))
         out.loc[held, [f"p_{c}" for c in AAMI_CLASSES]] = np.mean(proba, axis=0)
     return out
 
 # %% ../nbs/08a_selection.ipynb #714ac37b
-def _fold_proba(model:str, cfg, X, y, held, seed:int) -> np.ndarray:
-    "Class probabilities of the held-out beats from `model` trained on the rest for `cfg.max_epochs`, last weights."
+def _fold_proba(model:str, cfg, X, y, held, seed:int, network=None) -> np.ndarray:
+    "Held-out beats' class probabilities of `model` trained on the rest, last weights; those weights to `network`."
     L.seed_everything(seed, verbose=False)
     data = {"train": (X[~held], y[~held]), "val": (X[held], y[held])}
     net = _network(model, cfg, data["train"])
     last = EarlyStoppingRestoreBest("val_macro_auroc", patience=cfg.max_epochs, restore_best_weights=False)
     fit(net, data, cfg, seed, [MetricsCallback(), last])
+    if network: write_atomically(network, lambda tmp: torch.save(net.state_dict(), tmp))  # a state dict, no module
     with torch.no_grad(): return torch.softmax(net(torch.from_numpy(X[held])), 1).numpy()
 
 # %% ../nbs/08a_selection.ipynb #ddbc67e8
