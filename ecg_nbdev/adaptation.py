@@ -4,7 +4,7 @@
 
 # %% ../nbs/11a_adaptation.ipynb #1b756938
 from __future__ import annotations
-import copy, json
+import contextlib, copy, json
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +17,9 @@ from .inference import (PROBA_COLUMNS, compare_beats, load_predictor, prediction
                                  record_proba, reference_beats, wfdb_beats, write_predictions)
 
 # %% auto #0
-__all__ = ['REVIEW_STRIP_S', 'ADAPT_MIN_BEATS', 'ADAPT_STEPS', 'ADAPT_LR', 'review_queue', 'review_figure', 'write_review',
-           'labelled_beats', 'adapt_model', 'adapt_record', 'check_adapted', 'held_out', 'compare_held_out',
-           'adapt_folder']
+__all__ = ['REVIEW_STRIP_S', 'ADAPT_MIN_BEATS', 'ADAPT_STEPS', 'ADAPT_LR', 'ADAPT_PULL', 'review_queue', 'review_figure',
+           'write_review', 'labelled_beats', 'adapt_model', 'adapt_record', 'check_adapted', 'held_out',
+           'compare_held_out', 'adapt_folder']
 
 # %% ../nbs/11a_adaptation.ipynb #942c4c6c
 def review_queue(
@@ -140,37 +140,48 @@ def labelled_beats(
     return rows, np.asarray([AAMI_CLASSES.index(c) for c in y], dtype=np.int64), source
 
 # %% ../nbs/11a_adaptation.ipynb #73e58a1f
-ADAPT_STEPS, ADAPT_LR = 200, 0.01  # chosen on DS1's held-out records (see the text above)
+ADAPT_STEPS, ADAPT_LR, ADAPT_PULL = 30, 1.5e-3, 100.  # chosen on DS1's records, out of fold (see the text above)
 
-def _output_layer(member):
-    "The linear layer that gives a member's class logits."
-    import torch.nn as nn
-    (layer,) = [m for m in member.modules() if isinstance(m, nn.Linear) and m.out_features == len(AAMI_CLASSES)]
-    return layer
+@contextlib.contextmanager
+def _recurrent_replayed(member, X):
+    "Within: `member`'s recurrent layers, which read only the input and stay as trained, give their output on `X`."
+    import torch, torch.nn as nn
+    layers, outputs = [m for m in member.modules() if isinstance(m, nn.RNNBase)], {}
+    hooks = [m.register_forward_hook(lambda m, args, out: outputs.update({m: out})) for m in layers]
+    with torch.no_grad(): member(X)
+    for hook in hooks: hook.remove()
+    for m in layers: m.forward = lambda *args, out=outputs[m]: out  # computed once, not at every step
+    try: yield
+    finally:
+        for m in layers: del m.forward
 
 def adapt_model(
     model,  # a classifier of rows answering logits: a model or an `Ensemble` (`load_model`)
     X,  # the rows of the labelled beats, as the model reads them
     y,  # their classes `(n,)`
-    steps:int=ADAPT_STEPS,  # Adam steps on the labelled beats
+    steps:int=ADAPT_STEPS,  # full-batch Adam steps on the labelled beats
     learning_rate:float=ADAPT_LR,  # Adam's step size
+    pull:float=ADAPT_PULL,  # the weight of the squared distance to the trained weights, over the number of beats
 ):
-    "A copy of `model` whose members' output biases are re-fitted to the labelled beats `X`, `y`; nothing else changes."
-    import torch, torch.nn.functional as F
+    "A copy of `model` whose members are fine-tuned to the labelled beats `X`, `y`, each pulled to its trained weights."
+    import torch, torch.nn as nn, torch.nn.functional as F
     from ecg_nbdev.model import Ensemble
     tuned = copy.deepcopy(model).eval()  # eval: batch statistics and dropout as trained
     target = torch.as_tensor(np.asarray(y), dtype=torch.int64)
     X = torch.as_tensor(np.asarray(X, dtype=np.float32))
     for member in (tuned.members if isinstance(tuned, Ensemble) else [tuned]):
-        layer, seen = _output_layer(member), []
-        hook = layer.register_forward_pre_hook(lambda _, args: seen.append(args[0]))
-        with torch.no_grad(): member(X)  # the features the output layer reads, computed once
-        hook.remove()
-        opt = torch.optim.Adam([layer.bias], lr=learning_rate)
-        for _ in range(steps):
-            loss = F.cross_entropy(layer(seen[0]), target)
-            opt.zero_grad(); loss.backward(); opt.step()
+        recurrent = {p for m in member.modules() if isinstance(m, nn.RNNBase) for p in m.parameters()}
+        weights = [p.requires_grad_() for p in member.parameters() if p not in recurrent]
+        trained = [p.detach().clone() for p in weights]
+        opt = torch.optim.Adam(weights, lr=learning_rate)
+        with _recurrent_replayed(member, X):
+            for _ in range(steps):
+                distance = sum(((p - p0)**2).sum() for p, p0 in zip(weights, trained))
+                loss = F.cross_entropy(member(X), target) + pull/len(target)*distance
+                opt.zero_grad(); loss.backward(); opt.step()
+        for p in weights: p.requires_grad_(False)
     return tuned
+
 
 # %% ../nbs/11a_adaptation.ipynb #687c12db
 def _identity(base:Path, fs:int) -> dict:

@@ -71,7 +71,7 @@ def cross_validate(
         held, proba = fold == f, []
         for seed in range(seeds):
             file = Path(folder)/f"fold-{f}-seed-{seed}.npy" if folder else None
-            if file and file.exists(): proba.append(np.load(file)); continue
+            if file and file.exists() and file.with_suffix(".pt").exists(): proba.append(np.load(file)); continue
             proba.append(_fold_proba(model, cfg, X, y, held, seed, network=file.with_suffix(".pt") if file else None))
             if file: write_atomically(file, lambda tmp: np.save(tmp, proba[-1]))
         out.loc[held, [f"p_{c}" for c in AAMI_CLASSES]] = np.mean(proba, axis=0)
