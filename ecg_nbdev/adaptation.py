@@ -144,14 +144,14 @@ ADAPT_STEPS, ADAPT_LR, ADAPT_PULL = 30, 1.5e-3, 100.  # chosen on DS1's records,
 
 @contextlib.contextmanager
 def _recurrent_replayed(member, X):
-    "Within: `member`'s recurrent layers, which read only the input and stay as trained, give their output on `X`."
+    "Within: `member`'s recurrent layers, kept as trained, give their output on `X`; yields their weights."
     import torch, torch.nn as nn
     layers, outputs = [m for m in member.modules() if isinstance(m, nn.RNNBase)], {}
     hooks = [m.register_forward_hook(lambda m, args, out: outputs.update({m: out})) for m in layers]
     with torch.no_grad(): member(X)
     for hook in hooks: hook.remove()
     for m in layers: m.forward = lambda *args, out=outputs[m]: out  # computed once, not at every step
-    try: yield
+    try: yield {p for m in layers for p in m.parameters()}
     finally:
         for m in layers: del m.forward
 
@@ -164,17 +164,16 @@ def adapt_model(
     pull:float=ADAPT_PULL,  # the weight of the squared distance to the trained weights, over the number of beats
 ):
     "A copy of `model` whose members are fine-tuned to the labelled beats `X`, `y`, each pulled to its trained weights."
-    import torch, torch.nn as nn, torch.nn.functional as F
+    import torch, torch.nn.functional as F
     from ecg_nbdev.model import Ensemble
     tuned = copy.deepcopy(model).eval()  # eval: batch statistics and dropout as trained
     target = torch.as_tensor(np.asarray(y), dtype=torch.int64)
     X = torch.as_tensor(np.asarray(X, dtype=np.float32))
     for member in (tuned.members if isinstance(tuned, Ensemble) else [tuned]):
-        recurrent = {p for m in member.modules() if isinstance(m, nn.RNNBase) for p in m.parameters()}
-        weights = [p.requires_grad_() for p in member.parameters() if p not in recurrent]
-        trained = [p.detach().clone() for p in weights]
-        opt = torch.optim.Adam(weights, lr=learning_rate)
-        with _recurrent_replayed(member, X):
+        with _recurrent_replayed(member, X) as recurrent:
+            weights = [p.requires_grad_() for p in member.parameters() if p not in recurrent]
+            trained = [p.detach().clone() for p in weights]
+            opt = torch.optim.Adam(weights, lr=learning_rate)
             for _ in range(steps):
                 distance = sum(((p - p0)**2).sum() for p, p0 in zip(weights, trained))
                 loss = F.cross_entropy(member(X), target) + pull/len(target)*distance
